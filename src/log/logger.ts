@@ -1,0 +1,68 @@
+import winston from 'winston';
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+export const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
+
+export interface Logger {
+  error(message: string, meta?: Record<string, unknown>): void;
+  warn(message: string, meta?: Record<string, unknown>): void;
+  info(message: string, meta?: Record<string, unknown>): void;
+  /** Debug messages may be given as a function so they cost nothing when debug is off. */
+  debug(message: string | (() => string), meta?: Record<string, unknown>): void;
+  child(module: string): Logger;
+  readonly level: LogLevel;
+}
+
+export interface LoggerOptions {
+  level: LogLevel;
+  /** Extra transports, e.g. a memory transport in tests. Console is used when none are given. */
+  transports?: winston.transport[];
+  /** Strings that must never appear in a log line (resolved secrets); replaced by "***". */
+  redact?: readonly string[];
+}
+
+const lineFormat = (redact: readonly string[]) =>
+  winston.format.printf((info) => {
+    const module = typeof info['module'] === 'string' ? ` [${info['module']}]` : '';
+    let line = `${String(info['timestamp'])} ${info.level.toUpperCase().padEnd(5)}${module} ${String(info.message)}`;
+    for (const secret of redact) if (secret.length >= 3) line = line.split(secret).join('***');
+    return line;
+  });
+
+class WinstonLogger implements Logger {
+  constructor(private readonly inner: winston.Logger) {}
+  get level(): LogLevel {
+    return this.inner.level as LogLevel;
+  }
+  error(message: string, meta?: Record<string, unknown>): void {
+    this.inner.error(message, meta);
+  }
+  warn(message: string, meta?: Record<string, unknown>): void {
+    this.inner.warn(message, meta);
+  }
+  info(message: string, meta?: Record<string, unknown>): void {
+    this.inner.info(message, meta);
+  }
+  debug(message: string | (() => string), meta?: Record<string, unknown>): void {
+    if (!this.inner.isDebugEnabled()) return;
+    this.inner.debug(typeof message === 'function' ? message() : message, meta);
+  }
+  child(module: string): Logger {
+    return new WinstonLogger(this.inner.child({ module }));
+  }
+}
+
+/** One line per event: `<ISO time> <LEVEL> [module] message`. */
+export function createLogger(options: LoggerOptions): Logger {
+  const inner = winston.createLogger({
+    level: options.level,
+    format: winston.format.combine(winston.format.timestamp(), lineFormat(options.redact ?? [])),
+    transports: options.transports ?? [new winston.transports.Console({ stderrLevels: [] })],
+  });
+  return new WinstonLogger(inner);
+}
+
+/** Keeps only the tail of a push token or other identifier for logs (classic: last 10 characters). */
+export function maskToken(token: string): string {
+  return token.length <= 10 ? '…' : `…${token.slice(-10)}`;
+}
