@@ -8,6 +8,8 @@ export const ERROR_CODES = {
   ZMES_SECRET_MISSING: 'secret reference cannot be resolved',
   ZMES_DB_UNAVAILABLE: 'ZoneMinder database unreachable',
   ZMES_DB_SCHEMA: 'ZoneMinder database schema not recognised',
+  ZMES_DB_QUERY: 'ZoneMinder database query failed',
+  ZMES_DB_ROW_INVALID: 'ZoneMinder database row malformed',
   ZMES_UWS_FALLBACK: 'uWebSockets.js native binary not loaded',
   ZMES_LISTEN_FAILED: 'cannot listen on the configured address and port',
   ZMES_TLS: 'TLS certificate or key unusable',
