@@ -1,0 +1,297 @@
+import type { Clock } from '../clock.js';
+import type { Logger } from '../log/logger.js';
+import { maskToken } from '../log/logger.js';
+import { Authenticator, type AuthOutcome } from '../zm/auth/authenticator.js';
+import type { LoginLimiter } from '../zm/auth/login-limiter.js';
+import type { Connection } from './connection.js';
+import type { ConnectionHandler } from './server.js';
+import { newSession, type PushRegistration, type Session } from './session.js';
+import {
+  clientKindFromSignals,
+  mergeSignals,
+  parseClientFrame,
+  parseMonitorFilter,
+  type AuthMessage,
+  type ClientMessage,
+  type PushTokenMessage,
+} from './protocol.js';
+import * as frames from './frames.js';
+
+export interface SessionHandlerOptions {
+  authEnabled: boolean;
+  /** Seconds a connection may stay without a successful auth. */
+  authTimeoutSec: number;
+  pushEnabled: boolean;
+  escontrolEnabled: boolean;
+  maxFrameBytes: number;
+}
+
+/** Hooks for the modules that build on sessions (push registry, fan-out). */
+export interface SessionListener {
+  authenticated?(connection: Connection<Session>): void;
+  tokenRegistered?(connection: Connection<Session>, registration: PushRegistration, message: PushTokenMessage): void;
+  badgeSet?(connection: Connection<Session>, badge: number, topLevelToken: string | undefined): void;
+  filterChanged?(connection: Connection<Session>): void;
+  closed?(connection: Connection<Session>): void;
+}
+
+/** Close codes: 1008 policy (bad or missing auth), 1011 server error, 1013 try again later. */
+const CLOSE_POLICY = 1008;
+const CLOSE_SERVER_ERROR = 1011;
+const CLOSE_TRY_LATER = 1013;
+
+/**
+ * The zmNinja protocol on top of the raw connections: pending auth → authenticated, the
+ * auth timeout, brute-force limiting, and the replies of protocol.md §4 for every frame.
+ */
+export class SessionHandler implements ConnectionHandler<Session> {
+  private readonly listeners: SessionListener[] = [];
+
+  constructor(
+    private readonly options: SessionHandlerOptions,
+    private readonly authenticator: Authenticator,
+    private readonly limiter: LoginLimiter,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {}
+
+  /** Returns a disposer. */
+  addListener(listener: SessionListener): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const index = this.listeners.indexOf(listener);
+      if (index >= 0) this.listeners.splice(index, 1);
+    };
+  }
+
+  createSession(): Session {
+    return newSession();
+  }
+
+  onOpen(connection: Connection<Session>): void {
+    const via = connection.forwardedFor ? ` (X-Forwarded-For ${connection.forwardedFor})` : '';
+    this.log.info(`connection #${connection.id} from ${connection.remoteAddress}${via}`);
+    connection.session.authTimer = this.clock.setTimeout(() => this.authTimedOut(connection), this.options.authTimeoutSec * 1000);
+  }
+
+  onClose(connection: Connection<Session>, code: number, reason: string): void {
+    const session = connection.session;
+    session.authTimer?.cancel();
+    const who = session.user ? ` (user ${session.user.name})` : '';
+    this.log.info(`connection #${connection.id} from ${connection.remoteAddress}${who} closed (${code}${reason ? ` ${reason}` : ''})`);
+    this.emit((l) => l.closed?.(connection));
+  }
+
+  onMessage(connection: Connection<Session>, text: string, isBinary: boolean): void {
+    const session = connection.session;
+    if (session.state === 'closing') return;
+    if (isBinary) {
+      this.log.info(`connection #${connection.id}: binary frame refused (BADJSON)`);
+      connection.send(frames.MALFORMED_BADJSON);
+      return;
+    }
+    const parsed = parseClientFrame(text, { maxBytes: this.options.maxFrameBytes });
+    if (!parsed.ok) {
+      this.log.info(`connection #${connection.id} from ${connection.remoteAddress}: malformed frame (${parsed.error.cause}: ${parsed.error.detail})`);
+      connection.send(frames.MALFORMED_BADJSON);
+      return;
+    }
+    const message = parsed.value;
+    session.signals = mergeSignals(session.signals, message.signals);
+    this.route(connection, message);
+  }
+
+  private route(connection: Connection<Session>, message: ClientMessage): void {
+    const session = connection.session;
+    const authed = session.state === 'authenticated';
+    switch (message.kind) {
+      case 'auth':
+        void this.authenticate(connection, message);
+        return;
+      case 'auth-escontrol':
+        // The admin interface comes with its own issue; until then it is refused clearly.
+        this.log.info(`connection #${connection.id}: escontrol login refused (${this.options.escontrolEnabled ? 'admin interface not implemented yet' : 'admin interface disabled'})`);
+        connection.send(frames.AUTH_ESCONTROLDISABLED);
+        return;
+      case 'control-version':
+        connection.send(frames.VERSION_REPLY);
+        return;
+      case 'control-filter': {
+        if (!authed) {
+          connection.send(frames.FILTER_NOAUTH);
+          return;
+        }
+        const { filter, warnings } = parseMonitorFilter(message.monlist, message.intlist);
+        for (const warning of warnings) this.log.info(`connection #${connection.id}: ${warning}`);
+        session.filter = filter;
+        this.log.debug(() => `connection #${connection.id}: filter monlist="${message.monlist}" intlist="${message.intlist}"`);
+        this.emit((l) => l.filterChanged?.(connection));
+        return;
+      }
+      case 'control-unknown':
+        this.log.debug(() => `connection #${connection.id}: unknown control type "${message.subtype}" ignored`);
+        return;
+      case 'push-token':
+      case 'push-badge':
+      case 'push-unknown':
+        if (!this.pushAllowed(connection, authed)) return;
+        if (message.kind === 'push-token') this.registerToken(connection, message);
+        else if (message.kind === 'push-badge') {
+          session.badge = message.badge;
+          this.emit((l) => l.badgeSet?.(connection, message.badge, message.topLevelToken));
+        } else this.log.debug(() => `connection #${connection.id}: unknown push type "${message.subtype}" ignored`);
+        return;
+      case 'escontrol':
+        connection.send(this.options.escontrolEnabled ? frames.ESCONTROL_NOTCONTROL : frames.ESCONTROL_DISABLED);
+        return;
+      case 'unsupported':
+        this.log.info(`connection #${connection.id}: unsupported event "${message.echo}"`);
+        connection.send(frames.notSupportedFrame(message.echo));
+        return;
+      case 'rejected': {
+        if (message.event === 'push' && !this.pushAllowed(connection, authed)) return;
+        if (message.event === 'control' && !authed) {
+          connection.send(frames.FILTER_NOAUTH);
+          return;
+        }
+        if (message.event === 'escontrol') {
+          connection.send(this.options.escontrolEnabled ? frames.ESCONTROL_NOTCONTROL : frames.ESCONTROL_DISABLED);
+          return;
+        }
+        this.log.info(`connection #${connection.id}: ${message.event}/${message.type} refused (${message.reason}: ${message.detail})`);
+        const reply = frames.rejectionFrame(message.reason);
+        if (reply) connection.send(reply);
+        return;
+      }
+    }
+  }
+
+  /** PUSHDISABLED is checked first, then authentication (protocol.md §4). */
+  private pushAllowed(connection: Connection<Session>, authed: boolean): boolean {
+    if (!this.options.pushEnabled) {
+      connection.send(frames.PUSH_PUSHDISABLED);
+      return false;
+    }
+    if (!authed) {
+      connection.send(frames.PUSH_NOAUTH);
+      return false;
+    }
+    return true;
+  }
+
+  private registerToken(connection: Connection<Session>, message: PushTokenMessage): void {
+    const session = connection.session;
+    if (message.monlist !== undefined || message.intlist !== undefined) {
+      const { filter, warnings } = parseMonitorFilter(message.monlist ?? '', message.intlist);
+      for (const warning of warnings) this.log.info(`connection #${connection.id}: ${warning}`);
+      session.filter = filter;
+    }
+    const registration: PushRegistration = {
+      token: message.token,
+      platform: message.platform,
+      state: message.state,
+      profile: message.profile,
+    };
+    session.push = registration;
+    session.clientKind = clientKindFromSignals(session.signals);
+    this.log.info(
+      `connection #${connection.id}: push token ${maskToken(message.token)} registered (${message.platform}, ${message.state}${message.profile ? `, profile ${message.profile}` : ''})`,
+    );
+    this.emit((l) => l.tokenRegistered?.(connection, registration, message));
+  }
+
+  private async authenticate(connection: Connection<Session>, message: AuthMessage): Promise<void> {
+    const session = connection.session;
+    if (session.state === 'authenticating') {
+      this.log.info(`connection #${connection.id}: auth frame ignored, the previous one is still being checked`);
+      return;
+    }
+    const remote = connection.remoteAddress;
+    const verdict = this.limiter.check(remote);
+    if (!verdict.allowed) {
+      this.log.warn(`too many failed logins from ${remote}; refusing connection #${connection.id} for ${Math.ceil(verdict.retryAfterMs / 1000)} s`);
+      this.closeWith(connection, undefined, CLOSE_TRY_LATER, 'too many failed logins');
+      return;
+    }
+    const wasAuthenticated = session.state === 'authenticated';
+    session.state = 'authenticating';
+    let outcome: AuthOutcome;
+    if (!this.options.authEnabled) outcome = { ok: true, user: Authenticator.anonymous(message.user), cached: false };
+    else outcome = await this.authenticator.authenticate(message.user, message.password);
+    if (connection.closed) return;
+
+    if (!outcome.ok) {
+      if (outcome.reason === 'unavailable') {
+        // Not the client's fault: a Fail would make zmNinjaNg stop reconnecting for good.
+        this.log.warn(`cannot check credentials of connection #${connection.id} from ${remote}: ${outcome.detail}; closing so the app retries`);
+        session.state = wasAuthenticated ? 'authenticated' : 'pending';
+        this.closeWith(connection, undefined, CLOSE_SERVER_ERROR, 'authentication unavailable');
+        return;
+      }
+      const failures = this.limiter.recordFailure(remote);
+      this.log.warn(
+        `bad authentication from ${remote} for user "${sanitiseUser(message.user)}" on connection #${connection.id}: ${outcome.detail} (${failures} recent failures)`,
+      );
+      this.closeWith(connection, frames.AUTH_BADAUTH, CLOSE_POLICY, 'authentication failed');
+      return;
+    }
+
+    this.limiter.recordSuccess(remote);
+    session.authTimer?.cancel();
+    session.authTimer = undefined;
+    session.state = 'authenticated';
+    session.user = outcome.user;
+    session.appVersion = message.appversion ?? 'unknown';
+    session.clientKind = clientKindFromSignals(session.signals);
+    // A successful auth resets the filter to the frame's lists and clears the token association (§2).
+    const { filter, warnings } = parseMonitorFilter(message.monlist, message.intlist);
+    for (const warning of warnings) this.log.info(`connection #${connection.id}: ${warning}`);
+    session.filter = filter;
+    session.push = undefined;
+    connection.send(frames.AUTH_SUCCESS);
+    if (outcome.ok && 'warning' in outcome && outcome.warning) this.log.warn(`user ${outcome.user.name}: ${outcome.warning}`);
+    const visibility = outcome.user.visibility.kind === 'none' ? ', no monitor permitted' : '';
+    this.log.info(
+      `authentication OK for user ${outcome.user.name} from ${remote} on connection #${connection.id} (${describeClient(session)}${outcome.cached ? ', cached' : ''}${visibility})`,
+    );
+    this.emit((l) => l.authenticated?.(connection));
+  }
+
+  private authTimedOut(connection: Connection<Session>): void {
+    const session = connection.session;
+    session.authTimer = undefined;
+    if (connection.closed || session.state === 'authenticated' || session.state === 'closing') return;
+    this.log.info(`connection #${connection.id} from ${connection.remoteAddress}: no authentication within ${this.options.authTimeoutSec} s`);
+    this.closeWith(connection, frames.AUTH_NOAUTH, CLOSE_POLICY, 'authentication timeout');
+  }
+
+  /** Sends the last frame (if any), then a close frame after it: uWS flushes in order. */
+  private closeWith(connection: Connection<Session>, lastFrame: string | undefined, code: number, reason: string): void {
+    connection.session.state = 'closing';
+    connection.session.authTimer?.cancel();
+    connection.cork(() => {
+      if (lastFrame) connection.send(lastFrame);
+      connection.end(code, reason);
+    });
+  }
+
+  private emit(fn: (listener: SessionListener) => void): void {
+    for (const listener of this.listeners) {
+      try {
+        fn(listener);
+      } catch (err) {
+        this.log.error(`session listener failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+  }
+}
+
+function describeClient(session: Session): string {
+  const kind = session.clientKind === 'zmninja' ? 'zmNinja' : session.clientKind === 'zmninjang' ? 'zmNinjaNg' : 'client';
+  return `${kind} ${session.appVersion}`;
+}
+
+/** Usernames are client input: keep log lines on one line and short. */
+function sanitiseUser(user: string | undefined): string {
+  return (user ?? '').replace(/[^\x20-\x7e]/g, '?').slice(0, 64);
+}

@@ -1,0 +1,49 @@
+import type { Timer } from '../clock.js';
+import type { AuthenticatedUser } from '../zm/auth/authenticator.js';
+import type { ClientKind, ClientSignals, MonitorFilter } from './protocol.js';
+import { ALL_MONITORS, NO_SIGNALS } from './protocol.js';
+
+/** A push registration made on this connection (persistence and delivery: push issue). */
+export interface PushRegistration {
+  readonly token: string;
+  readonly platform: string;
+  readonly state: 'enabled' | 'disabled';
+  readonly profile: string | undefined;
+}
+
+export type SessionState =
+  /** Connected, no auth frame handled yet. */
+  | 'pending'
+  /** An auth frame is being checked (DB, bcrypt). */
+  | 'authenticating'
+  | 'authenticated'
+  /** Told to go away (bad auth, timeout); frames are ignored until the socket closes. */
+  | 'closing';
+
+/** Per-connection protocol state; lives in the uWS user data through Connection. */
+export interface Session {
+  state: SessionState;
+  user: AuthenticatedUser | undefined;
+  /** The connection's monitor filter and intervals (monlist/intlist). */
+  filter: MonitorFilter;
+  appVersion: string;
+  signals: ClientSignals;
+  clientKind: ClientKind;
+  push: PushRegistration | undefined;
+  badge: number;
+  authTimer: Timer | undefined;
+}
+
+export function newSession(): Session {
+  return {
+    state: 'pending',
+    user: undefined,
+    filter: ALL_MONITORS,
+    appVersion: 'unknown',
+    signals: NO_SIGNALS,
+    clientKind: 'unknown',
+    push: undefined,
+    badge: 0,
+    authTimer: undefined,
+  };
+}

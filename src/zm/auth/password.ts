@@ -1,0 +1,92 @@
+/**
+ * Verifies a clear-text password against ZoneMinder's stored `Users.Password`
+ * (zoneminder.md §8). Never throws and never blocks the event loop: bcrypt runs on the libuv
+ * threadpool through @node-rs/bcrypt.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { verify as bcryptVerify } from '@node-rs/bcrypt';
+
+export type PasswordScheme = 'bcrypt' | 'mysql41' | 'zm-bcrypt' | 'plain' | 'unknown';
+
+export interface PasswordCheck {
+  readonly ok: boolean;
+  readonly scheme: PasswordScheme;
+  /** Something an operator should know (plain-text hash, unusable hash); never contains secrets. */
+  readonly warning?: string;
+}
+
+/**
+ * A complete bcrypt hash as PHP and ZoneMinder write it: prefix 2a/2b/2y, a two-digit cost
+ * 04–31, 53 characters of bcrypt base64 (22 salt + 31 hash). Checked before calling the library
+ * because @node-rs/bcrypt also accepts `$2x$` and `+4`-style costs, which ZoneMinder never writes.
+ */
+const BCRYPT = /^\$2[aby]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/;
+const MYSQL41 = /^\*[0-9A-Fa-f]{40}$/;
+const ZM_BCRYPT_PREFIX = '-ZM-';
+/** Modular-crypt-looking strings (`$1$`, `$6$`, `$argon2id$`, `$2x$`…): a hash, never plain text. */
+const CRYPT_LIKE = /^\$[0-9A-Za-z-]{1,32}\$/;
+
+/** MySQL 4.1 `PASSWORD()`: `'*' + upper(hex(sha1(sha1_raw(password))))`. */
+export function mysql41Hash(password: string): string {
+  const inner = createHash('sha1').update(password, 'utf8').digest();
+  return '*' + createHash('sha1').update(inner).digest('hex').toUpperCase();
+}
+
+/** Recognises the stored hash's scheme without verifying anything. */
+export function passwordScheme(storedHash: string): PasswordScheme {
+  if (storedHash === '') return 'unknown';
+  if (BCRYPT.test(storedHash)) return 'bcrypt';
+  if (MYSQL41.test(storedHash)) return 'mysql41';
+  if (storedHash.startsWith(ZM_BCRYPT_PREFIX)) return BCRYPT.test(storedHash.slice(ZM_BCRYPT_PREFIX.length)) ? 'zm-bcrypt' : 'unknown';
+  // ZoneMinder itself treats any leading '*' as MySQL-41 and '$2?$' as bcrypt, so a malformed
+  // one of those is a damaged hash. Comparing it literally would let whoever read the hash
+  // log in with it, so it is refused instead of being taken as plain text.
+  if (storedHash.startsWith('*') || CRYPT_LIKE.test(storedHash)) return 'unknown';
+  return 'plain';
+}
+
+/** Equal strings without a timing signal on where they differ (or on their lengths). */
+function constantTimeEqual(a: string, b: string): boolean {
+  const da = createHash('sha256').update(a, 'utf8').digest();
+  const db = createHash('sha256').update(b, 'utf8').digest();
+  return timingSafeEqual(da, db);
+}
+
+async function bcryptMatches(password: string, hash: string): Promise<boolean> {
+  try {
+    return await bcryptVerify(password, hash);
+  } catch {
+    // The library returns false for malformed hashes; a rejection would be a library fault,
+    // and a login must not crash the server (classic defect #9).
+    return false;
+  }
+}
+
+export async function verifyZmPassword(password: string, storedHash: string): Promise<PasswordCheck> {
+  const scheme = passwordScheme(storedHash);
+  switch (scheme) {
+    case 'bcrypt':
+      return { ok: await bcryptMatches(password, storedHash), scheme };
+    case 'mysql41': {
+      const expected = Buffer.from(mysql41Hash(password), 'ascii');
+      const stored = Buffer.from(storedHash.toUpperCase(), 'ascii');
+      // Both are exactly 41 ASCII bytes here (the regex pinned the stored one).
+      return { ok: timingSafeEqual(expected, stored), scheme };
+    }
+    case 'zm-bcrypt':
+      // zmupdate.pl wrapped old MySQL-41 hashes in bcrypt: compare the MySQL-41 string.
+      return { ok: await bcryptMatches(mysql41Hash(password), storedHash.slice(ZM_BCRYPT_PREFIX.length)), scheme };
+    case 'plain':
+      return {
+        ok: constantTimeEqual(password, storedHash),
+        scheme,
+        warning: "password stored in plain text in ZoneMinder's Users table; set it again in ZoneMinder to store a hash",
+      };
+    case 'unknown':
+      return {
+        ok: false,
+        scheme,
+        warning: storedHash === '' ? 'user has an empty password hash' : 'stored password hash has an unrecognised or damaged format',
+      };
+  }
+}

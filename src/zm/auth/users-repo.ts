@@ -1,0 +1,182 @@
+import type { Clock } from '../../clock.js';
+import { ZmesError } from '../../errors.js';
+import type { SqlReader, SqlValue } from '../db.js';
+import { parseRow, type RowReader } from '../rows.js';
+import type { ZmSchema } from '../schema.js';
+import type { StoredUser, UserDirectory } from './authenticator.js';
+import {
+  monitorVisibility,
+  type GroupPermissionRow,
+  type GroupTree,
+  type MonitorPermissionRow,
+  type MonitorVisibility,
+  type PermissionGrants,
+  type PermissionModel,
+  type RolePermissions,
+  type ZmAccess,
+  type ZmPermission,
+} from './permissions.js';
+
+const ACCESS: readonly ZmAccess[] = ['None', 'View', 'Edit', 'Create'];
+const PERMISSION: readonly ZmPermission[] = ['Inherit', 'None', 'View', 'Edit'];
+
+/** ZoneMinder settings read from its Config table, cached briefly (they change rarely). */
+interface AuthConfig {
+  secret: string | null;
+  caseInsensitiveUsernames: boolean;
+}
+
+/**
+ * ZoneMinder's Users table and permission tables, read for authentication. Columns differ by
+ * schema generation (MonitorIds until 1.37.75, Monitors_Permissions and roles from 1.37.27/1.38),
+ * so the queries are built from the detected schema.
+ */
+export class ZmUserDirectory implements UserDirectory {
+  private config: { value: AuthConfig; expiresAt: number } | undefined;
+
+  constructor(
+    private readonly db: SqlReader,
+    /** Resolved lazily: the database may be down when zmes starts. */
+    private readonly schema: () => Promise<ZmSchema>,
+    private readonly clock: Pick<Clock, 'now'>,
+    private readonly configTtlMs = 60_000,
+  ) {}
+
+  async findUser(username: string): Promise<StoredUser | null> {
+    const { caseInsensitiveUsernames } = await this.authConfig();
+    const schema = await this.schema();
+    const columns = ['Id', 'Username', 'Password', 'Enabled', 'Events', 'Monitors', 'TokenMinExpiry'];
+    if (schema.users.hasMonitorIds) columns.push('MonitorIds');
+    if (schema.users.hasRoleId) columns.push('RoleId');
+    // Usernames are latin1_bin (case-sensitive) unless ZoneMinder is told otherwise.
+    const where = caseInsensitiveUsernames ? 'LOWER(Username) = LOWER(?)' : 'Username = ?';
+    const rows = await this.db.query(`SELECT ${columns.join(', ')} FROM Users WHERE ${where} LIMIT 2`, [username], (row) =>
+      parseRow(row, 'Users', readUser),
+    );
+    if (rows.length > 1) throw new ZmesError('ZMES_DB_SCHEMA', `several ZoneMinder users match "${username}" case-insensitively`);
+    const parsed = rows[0];
+    if (!parsed) return null;
+    if (!parsed.ok) throw new ZmesError('ZMES_DB_SCHEMA', parsed.detail);
+    return parsed.value;
+  }
+
+  async authHashSecret(): Promise<string | null> {
+    return (await this.authConfig()).secret;
+  }
+
+  async visibility(user: StoredUser): Promise<MonitorVisibility> {
+    if (!(await this.schema()).tables.monitorsPermissions) return monitorVisibility(user, { schema: 'legacy' }, []);
+    const [monitorIds, grants, role, tree] = await Promise.all([
+      this.ids('SELECT Id FROM Monitors', []),
+      this.grants('Monitors_Permissions', 'Groups_Permissions', 'UserId', user.id),
+      this.role(user.roleId),
+      this.groupTree(),
+    ]);
+    const model: PermissionModel = { schema: 'permissions', user: grants, role, tree };
+    return monitorVisibility(user, model, monitorIds);
+  }
+
+  private async authConfig(): Promise<AuthConfig> {
+    const now = this.clock.now();
+    if (this.config && this.config.expiresAt > now) return this.config.value;
+    const rows = await this.db.query(
+      "SELECT Name, Value FROM Config WHERE Name IN ('ZM_AUTH_HASH_SECRET', 'ZM_CASE_INSENSITIVE_USERNAMES')",
+      [],
+      (row) => parseRow(row, 'Config', (r) => ({ name: r.text('Name'), value: r.nullable('Value', () => r.text('Value')) })),
+    );
+    const values = new Map<string, string | null>();
+    for (const row of rows) if (row.ok) values.set(row.value.name, row.value.value);
+    const value: AuthConfig = {
+      secret: values.get('ZM_AUTH_HASH_SECRET') || null,
+      caseInsensitiveUsernames: values.get('ZM_CASE_INSENSITIVE_USERNAMES') === '1',
+    };
+    this.config = { value, expiresAt: now + this.configTtlMs };
+    return value;
+  }
+
+  private async grants(monitorTable: string, groupTable: string, keyColumn: string, key: number): Promise<PermissionGrants> {
+    const monitorPermissions = await this.db.query(
+      `SELECT MonitorId, Permission FROM ${monitorTable} WHERE ${keyColumn} = ?`,
+      [key],
+      (row) => required(parseRow(row, monitorTable, readMonitorPermission)),
+    );
+    const groupPermissions = (await this.tableExists(groupTable))
+      ? await this.db.query(`SELECT GroupId, Permission FROM ${groupTable} WHERE ${keyColumn} = ?`, [key], (row) =>
+          required(parseRow(row, groupTable, readGroupPermission)),
+        )
+      : [];
+    return { monitorPermissions, groupPermissions };
+  }
+
+  private async role(roleId: number | null): Promise<RolePermissions | null> {
+    if (roleId === null || !(await this.tableExists('User_Roles'))) return null;
+    const roles = await this.db.query('SELECT Monitors FROM User_Roles WHERE Id = ?', [roleId], (row) =>
+      required(parseRow(row, 'User_Roles', (r) => r.oneOf('Monitors', ACCESS))),
+    );
+    const monitors = roles[0];
+    if (monitors === undefined) return null;
+    const hasRoleGrants = await this.tableExists('Role_Monitors_Permissions');
+    const grants = hasRoleGrants
+      ? await this.grants('Role_Monitors_Permissions', 'Role_Groups_Permissions', 'RoleId', roleId)
+      : { monitorPermissions: [], groupPermissions: [] };
+    return { monitors, ...grants };
+  }
+
+  private async groupTree(): Promise<GroupTree> {
+    if (!(await this.tableExists('Groups'))) return { groups: [], groupMonitors: [] };
+    const groups = await this.db.query('SELECT Id, ParentId FROM `Groups`', [], (row) =>
+      required(parseRow(row, 'Groups', (r) => ({ id: r.int('Id'), parentId: r.nullable('ParentId', () => r.int('ParentId')) }))),
+    );
+    const groupMonitors = await this.db.query('SELECT GroupId, MonitorId FROM Groups_Monitors', [], (row) =>
+      required(parseRow(row, 'Groups_Monitors', (r) => ({ groupId: r.int('GroupId'), monitorId: r.int('MonitorId') }))),
+    );
+    return { groups, groupMonitors };
+  }
+
+  private async ids(sql: string, params: readonly SqlValue[]): Promise<number[]> {
+    return this.db.query(sql, params, (row) => required(parseRow(row, 'Monitors', (r) => r.int('Id'))));
+  }
+
+  private readonly knownTables = new Map<string, boolean>();
+
+  private async tableExists(table: string): Promise<boolean> {
+    const known = this.knownTables.get(table);
+    if (known !== undefined) return known;
+    const rows = await this.db.query(
+      'SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
+      [table],
+      (row) => required(parseRow(row, 'information_schema', (r) => r.int('n'))),
+    );
+    const exists = (rows[0] ?? 0) > 0;
+    this.knownTables.set(table, exists);
+    return exists;
+  }
+}
+
+function readUser(r: RowReader): StoredUser {
+  return {
+    id: r.int('Id'),
+    username: r.text('Username'),
+    passwordHash: r.nullable('Password', () => r.text('Password')) ?? '',
+    enabled: r.bool('Enabled'),
+    events: r.oneOf('Events', ACCESS),
+    monitors: r.oneOf('Monitors', ACCESS),
+    monitorIds: r.has('MonitorIds') ? r.nullable('MonitorIds', () => r.text('MonitorIds')) : null,
+    roleId: r.has('RoleId') ? r.nullable('RoleId', () => r.int('RoleId')) : null,
+    tokenMinExpiry: r.nullable('TokenMinExpiry', () => r.int('TokenMinExpiry')),
+  };
+}
+
+function readMonitorPermission(r: RowReader): MonitorPermissionRow {
+  return { monitorId: r.int('MonitorId'), permission: r.oneOf('Permission', PERMISSION) };
+}
+
+function readGroupPermission(r: RowReader): GroupPermissionRow {
+  return { groupId: r.int('GroupId'), permission: r.oneOf('Permission', PERMISSION) };
+}
+
+/** A malformed permission row must not silently widen what a user sees: fail the login instead. */
+function required<T>(parsed: { ok: true; value: T } | { ok: false; detail: string }): T {
+  if (!parsed.ok) throw new ZmesError('ZMES_DB_SCHEMA', parsed.detail);
+  return parsed.value;
+}

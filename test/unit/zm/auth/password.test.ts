@@ -1,0 +1,142 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { hash as bcryptHash, verify as bcryptVerify } from '@node-rs/bcrypt';
+import { verifyZmPassword, mysql41Hash, passwordScheme } from '../../../../src/zm/auth/password.js';
+
+const COST = 4;
+
+describe('MySQL-41 hashes', () => {
+  test('the MySQL-41 hash of viewerpass is the value MariaDB PASSWORD() gives', () => {
+    assert.equal(mysql41Hash('viewerpass'), '*E866443102F34FF6EC9107BDD315B0717076EAD8');
+  });
+
+  test('a MySQL-41 hash verifies the right password, in upper or lower case', async () => {
+    for (const stored of ['*E866443102F34FF6EC9107BDD315B0717076EAD8', '*e866443102f34ff6ec9107bdd315b0717076ead8']) {
+      assert.deepEqual(await verifyZmPassword('viewerpass', stored), { ok: true, scheme: 'mysql41' });
+    }
+  });
+
+  test('a MySQL-41 hash refuses a wrong password', async () => {
+    assert.deepEqual(await verifyZmPassword('viewerPass', '*E866443102F34FF6EC9107BDD315B0717076EAD8'), { ok: false, scheme: 'mysql41' });
+    assert.deepEqual(await verifyZmPassword('', '*E866443102F34FF6EC9107BDD315B0717076EAD8'), { ok: false, scheme: 'mysql41' });
+  });
+});
+
+describe('bcrypt hashes', () => {
+  for (const version of ['2a', '2b', '2y'] as const) {
+    test(`a $${version}$ bcrypt hash verifies the right password and refuses a wrong one`, async () => {
+      const stored = await bcryptHash('s3cret pass', { cost: COST, version });
+      assert.ok(stored.startsWith(`$${version}$04$`));
+      assert.deepEqual(await verifyZmPassword('s3cret pass', stored), { ok: true, scheme: 'bcrypt' });
+      assert.deepEqual(await verifyZmPassword('s3cret pasS', stored), { ok: false, scheme: 'bcrypt' });
+    });
+  }
+
+  test('non-ASCII passwords are compared as their UTF-8 bytes', async () => {
+    const stored = await bcryptHash('pässwörd😀', { cost: COST, version: '2y' });
+    assert.equal((await verifyZmPassword('pässwörd😀', stored)).ok, true);
+    assert.equal((await verifyZmPassword('passwörd😀', stored)).ok, false);
+  });
+
+  test('verification runs off the event loop: a queued callback runs before the result arrives', async () => {
+    const stored = await bcryptHash('pw', { cost: 10 });
+    const order: string[] = [];
+    setImmediate(() => order.push('event loop turned'));
+    const result = await verifyZmPassword('pw', stored);
+    order.push('verified');
+    assert.equal(result.ok, true);
+    assert.deepEqual(order, ['event loop turned', 'verified']);
+  });
+});
+
+describe('-ZM- hashes (bcrypt of the MySQL-41 string)', () => {
+  test('a -ZM- hash verifies the password through its MySQL-41 string', async () => {
+    const stored = '-ZM-' + (await bcryptHash(mysql41Hash('viewerpass'), { cost: COST, version: '2a' }));
+    assert.deepEqual(await verifyZmPassword('viewerpass', stored), { ok: true, scheme: 'zm-bcrypt' });
+    assert.deepEqual(await verifyZmPassword('viewerpas', stored), { ok: false, scheme: 'zm-bcrypt' });
+  });
+
+  test('a -ZM- hash does not accept the bare password bcrypt-compared', async () => {
+    const stored = '-ZM-' + (await bcryptHash('viewerpass', { cost: COST }));
+    assert.equal((await verifyZmPassword('viewerpass', stored)).ok, false);
+  });
+});
+
+describe('plain-text and unusable hashes', () => {
+  test('a plain-text stored password is compared literally, with a warning', async () => {
+    const match = await verifyZmPassword('letmein', 'letmein');
+    assert.equal(match.ok, true);
+    assert.equal(match.scheme, 'plain');
+    assert.match(match.warning ?? '', /plain text/);
+    assert.equal((await verifyZmPassword('letmeiN', 'letmein')).ok, false);
+    assert.equal((await verifyZmPassword('letmein ', 'letmein')).ok, false);
+    assert.equal((await verifyZmPassword('', 'letmein')).ok, false);
+  });
+
+  test('the library alone would accept a $2x$ label, so the format gate is what refuses it', async () => {
+    const stored = await bcryptHash('pw', { cost: COST });
+    const relabelled = '$2x$' + stored.slice(4);
+    assert.equal(await bcryptVerify('pw', relabelled), true);
+    assert.deepEqual(await verifyZmPassword('pw', relabelled), {
+      ok: false,
+      scheme: 'unknown',
+      warning: 'stored password hash has an unrecognised or damaged format',
+    });
+  });
+
+  test('empty, truncated and foreign hashes are refused as unknown without throwing', async () => {
+    const good = await bcryptHash('pw', { cost: COST });
+    const damaged = [
+      '',
+      good.slice(0, -1),
+      good.slice(0, 29),
+      good + 'x',
+      good.replace('$04$', '$+4$'),
+      good.replace('$04$', '$03$'),
+      good.replace('$04$', '$32$'),
+      '$2b$',
+      '$2b$04$',
+      '$1$salt$hash',
+      '$6$rounds=5000$salt$hash',
+      '$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA',
+      '*E866443102F34FF6EC9107BDD315B0717076EAD',
+      '*E866443102F34FF6EC9107BDD315B0717076EAD8X',
+      '*ZZ66443102F34FF6EC9107BDD315B0717076EAD8',
+      '*',
+      '-ZM-',
+      '-ZM-*E866443102F34FF6EC9107BDD315B0717076EAD8',
+      '-ZM-' + good.slice(0, 40),
+    ];
+    for (const stored of damaged) {
+      const result = await verifyZmPassword('pw', stored);
+      assert.equal(result.ok, false, stored);
+      assert.equal(result.scheme, 'unknown', stored);
+      assert.equal(typeof result.warning, 'string', stored);
+    }
+  });
+
+  test('knowing a damaged hash does not let anyone log in with it', async () => {
+    for (const stored of ['$2x$04$abcdefghijklmnopqrstuv', '*NOTHEX', '$6$salt$hash', '-ZM-garbage']) {
+      assert.equal((await verifyZmPassword(stored, stored)).ok, false, stored);
+    }
+  });
+
+  test('odd passwords never make verification throw', async () => {
+    const stored = await bcryptHash('pw', { cost: COST });
+    for (const password of ['', '\u0000', 'x'.repeat(100_000), '\ud800', 'a\u0000b']) {
+      for (const hash of [stored, '*E866443102F34FF6EC9107BDD315B0717076EAD8', 'plain', '']) {
+        const result = await verifyZmPassword(password, hash);
+        assert.equal(result.ok, false);
+      }
+    }
+  });
+
+  test('passwordScheme names each format', () => {
+    assert.equal(passwordScheme('$2y$10$' + 'a'.repeat(53)), 'bcrypt');
+    assert.equal(passwordScheme('*E866443102F34FF6EC9107BDD315B0717076EAD8'), 'mysql41');
+    assert.equal(passwordScheme('-ZM-$2a$10$' + 'a'.repeat(53)), 'zm-bcrypt');
+    assert.equal(passwordScheme('hunter2'), 'plain');
+    assert.equal(passwordScheme('$2x$10$' + 'a'.repeat(53)), 'unknown');
+    assert.equal(passwordScheme(''), 'unknown');
+  });
+});
