@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hash } from '@node-rs/bcrypt';
+import { bcryptHash } from './bcrypt.js';
 import { startApp, type RunningApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/load.js';
 import { mysql41Hash } from '../../src/zm/auth/password.js';
@@ -61,15 +61,15 @@ export type HashKind = 'bcrypt-2a' | 'bcrypt-2b' | 'bcrypt-2y' | 'mysql41' | 'zm
 export async function zmPasswordHash(password: string, kind: HashKind, cost = 4): Promise<string> {
   switch (kind) {
     case 'bcrypt-2a':
-      return hash(password, { cost, version: '2a' });
+      return bcryptHash(password, cost, '2a');
     case 'bcrypt-2b':
-      return hash(password, { cost, version: '2b' });
+      return bcryptHash(password, cost, '2b');
     case 'bcrypt-2y':
-      return hash(password, { cost, version: '2y' });
+      return bcryptHash(password, cost, '2y');
     case 'mysql41':
       return mysql41Hash(password);
     case 'zm-bcrypt':
-      return `-ZM-${await hash(mysql41Hash(password), { cost, version: '2a' })}`;
+      return `-ZM-${await bcryptHash(mysql41Hash(password), cost, '2a')}`;
     case 'plain':
       return password;
   }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
-import { hash as bcryptHash } from '@node-rs/bcrypt';
+import { bcryptHash } from '../../../helpers/bcrypt.js';
 import { AuthCache, type PasswordVerifier } from '../../../../src/zm/auth/auth-cache.js';
 import { verifyZmPassword } from '../../../../src/zm/auth/password.js';
 
@@ -50,7 +50,7 @@ test('a wrong password is never answered from the cache and never cached', async
 test('an entry stops matching when the stored hash changes', async () => {
   const counter = countingVerifier();
   const cache = new AuthCache({ maxEntries: 10, ttlMs: 60_000, clock: fakeClock() }, counter.verify);
-  const bcrypt = await bcryptHash('viewerpass', { cost: 4, version: '2y' });
+  const bcrypt = await bcryptHash('viewerpass', 4, '2y');
   await cache.verify('viewer', 'viewerpass', HASH_A);
   // The web UI rehashed the password as bcrypt: same password, new stored hash.
   const rehashed = await cache.verify('viewer', 'viewerpass', bcrypt);
@@ -114,7 +114,7 @@ test('invalidateUser drops every entry of that user only', async () => {
 test('simultaneous identical logins share one verification', async () => {
   const counter = countingVerifier();
   const cache = new AuthCache({ maxEntries: 10, ttlMs: 60_000, clock: fakeClock() }, counter.verify);
-  const stored = await bcryptHash('pw', { cost: 6 });
+  const stored = await bcryptHash('pw', 6);
   const results = await Promise.all(Array.from({ length: 20 }, () => cache.verify('u', 'pw', stored)));
   assert.equal(counter.calls(), 1);
   assert.ok(results.every((r) => r.ok));
