@@ -396,7 +396,7 @@ export const schema = {
       usage: 'ignored',
     }),
     tls_ca: option({
-      doc: 'CA certificate file; setting it enables TLS (as in the classic server, only with username and password).',
+      doc: 'CA certificate file that verifies the broker; setting it enables TLS (unlike the classic server, also without username and password).',
       format: 'path',
       default: null,
       nullable: true,
@@ -417,10 +417,39 @@ export const schema = {
       usage: 'path',
     }),
     tls_insecure: option({
-      doc: "Skip verification of the broker's certificate (unsafe).",
+      doc: "Skip verification of the broker's certificate (unsafe); enables TLS.",
       format: 'yes-no',
       default: false,
       usage: 'setting',
+    }),
+    client_id: option({
+      doc: 'MQTT client id; unset derives a stable one from topic (zmes-<topic>). Two clients with one id disconnect each other.',
+      format: 'text',
+      default: null,
+      nullable: true,
+      usage: 'setting',
+      zmesOnly: true,
+    }),
+    ha_discovery: option({
+      doc: 'Announce a Home Assistant device per monitor (motion sensor, last event sensor, alarm event) by MQTT discovery.',
+      format: 'yes-no',
+      default: true,
+      usage: 'setting',
+      zmesOnly: true,
+    }),
+    discovery_prefix: option({
+      doc: "Home Assistant's MQTT discovery prefix; Home Assistant announces itself on <discovery_prefix>/status.",
+      format: 'mqtt-topic',
+      default: 'homeassistant',
+      usage: 'setting',
+      zmesOnly: true,
+    }),
+    motion_timeout: option({
+      doc: 'Seconds after which a motion sensor whose event never ended turns off again; 0 waits for the end forever.',
+      format: 'non-negative-int',
+      default: 600,
+      usage: 'setting',
+      zmesOnly: true,
     }),
   }),
 
@@ -457,10 +486,10 @@ export const schema = {
       usage: 'setting',
     }),
     read_alarm_cause: option({
-      doc: 'Classic: read the alarm cause from shared memory; zmes reads it from the database.',
+      doc: "Start notifications show the cause with zone names from the event's Notes (`Motion: Porch`) instead of `Motion`.",
       format: 'yes-no',
       default: false,
-      usage: 'ignored',
+      usage: 'setting',
     }),
     tag_alarm_event_id: option({
       doc: 'Append the event id to the title of push notifications.',

@@ -84,3 +84,22 @@ export class Connection<Session> {
     this.droppedInBurst = 0;
   }
 }
+
+/**
+ * uWS gives remote addresses as full IPv6 text, IPv4 clients as mapped addresses
+ * (`0000:…:ffff:7f00:0001`); logs and the per-address login limiter want the usual forms.
+ */
+export function formatRemoteAddress(raw: string): string {
+  const mapped = /^(?:0{1,4}:){5}ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(raw) ?? /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(raw);
+  if (mapped) {
+    const high = parseInt(mapped[1]!, 16);
+    const low = parseInt(mapped[2]!, 16);
+    return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
+  }
+  if (!raw.includes(':')) return raw;
+  try {
+    return new URL(`http://[${raw}]/`).hostname.slice(1, -1);
+  } catch {
+    return raw;
+  }
+}

@@ -6,7 +6,7 @@ import type { Logger } from '../log/logger.js';
 import type { Service } from '../lifecycle.js';
 import { ZmesError, errorMessage } from '../errors.js';
 import { loadUws } from './uws.js';
-import { Connection } from './connection.js';
+import { Connection, formatRemoteAddress } from './connection.js';
 import { bindHost } from '../config/formats.js';
 
 export interface TlsFiles {
@@ -158,7 +158,7 @@ export class WsServer<Session> implements Service {
   }
 
   private upgrade(res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void {
-    const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString('utf8');
+    const remoteAddress = formatRemoteAddress(Buffer.from(res.getRemoteAddressAsText()).toString('utf8'));
     if (this.stopping || this.connections.size >= this.options.maxConnections) {
       this.log.warn(`refusing connection from ${remoteAddress}: ${this.stopping ? 'server stopping' : `connection limit ${this.options.maxConnections} reached`}`);
       res.writeStatus('503 Service Unavailable').end('too many connections\n', true);

@@ -361,7 +361,6 @@ hook:
       [
         'customize.console_logs is a classic setting with no effect in zmes; ignored',
         'customize.es_debug_level is a classic setting with no effect in zmes; ignored',
-        'customize.read_alarm_cause is a classic setting with no effect in zmes; ignored',
         'customize.use_custom_notification_sound is a classic setting with no effect in zmes; ignored',
         'fcm.use_fcmv1 is a classic setting with no effect in zmes; ignored',
         'general.restart_interval is a classic setting with no effect in zmes; ignored',

@@ -32,7 +32,7 @@ const CLASSIC_KEYS: Record<string, string[]> = {
 
 const IGNORED = [
   'general.restart_interval', 'fcm.use_fcmv1', 'fcm.api_key', 'mqtt.tick_interval', 'customize.console_logs',
-  'customize.es_debug_level', 'customize.read_alarm_cause', 'customize.use_custom_notification_sound', 'hook.keep_frame_match_type',
+  'customize.es_debug_level', 'customize.use_custom_notification_sound', 'hook.keep_frame_match_type',
 ];
 
 const SENSITIVE = [

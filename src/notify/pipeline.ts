@@ -1,0 +1,133 @@
+/**
+ * The one place where a detected ZoneMinder event becomes a notification: config gates, then
+ * the stages (rules, hooks: later issues plug in here), then one immutable Notification on the
+ * bus that every channel (WebSocket, FCM, MQTT, API script) delivers by its own rules.
+ */
+import type { EventBus } from '../event-bus.js';
+import type { Logger } from '../log/logger.js';
+import { buildAlarmFrames } from '../ws/frames.js';
+import type { JsonObject, JsonValue } from '../ws/protocol.js';
+import type { ChannelName, Notification, Phase, ZmEvent, ZmEventChange, ZmesEvents } from './types.js';
+
+export const ALL_CHANNELS: ReadonlySet<ChannelName> = new Set<ChannelName>(['web', 'fcm', 'mqtt', 'api']);
+
+export interface PipelineOptions {
+  sendStart: boolean;
+  sendEnd: boolean;
+  /** customize.read_alarm_cause: start cause with zone detail from Notes instead of the bare Cause. */
+  causeFromNotes: boolean;
+}
+
+/** What stages work on before the frames are built. */
+export interface DraftNotification {
+  readonly phase: Phase;
+  readonly event: ZmEvent;
+  cause: string;
+  detectionJson: JsonValue;
+  rulesObject: JsonObject;
+  picture: string | undefined;
+  hookValue: number;
+  channels: Set<ChannelName>;
+}
+
+/** A stage returns the (possibly changed) draft, or null to drop the notification. */
+export type NotificationStage = (draft: DraftNotification) => DraftNotification | null | Promise<DraftNotification | null>;
+
+export type PictureUrl = (event: ZmEvent, phase: Phase) => string | undefined;
+
+export class NotificationPipeline {
+  private readonly stages: NotificationStage[] = [];
+  private dispose: (() => void) | undefined;
+
+  constructor(
+    private readonly bus: EventBus<ZmesEvents>,
+    private readonly options: PipelineOptions,
+    private readonly log: Logger,
+    private readonly pictureUrl: PictureUrl = () => undefined,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  addStage(stage: NotificationStage): void {
+    this.stages.push(stage);
+  }
+
+  start(): void {
+    this.dispose ??= this.bus.on('zm:event', (change) => this.handle(change));
+  }
+
+  stop(): void {
+    this.dispose?.();
+    this.dispose = undefined;
+  }
+
+  async handle(change: ZmEventChange): Promise<Notification | null> {
+    const phase = phaseOf(change);
+    if (phase === null) return null;
+    if (phase === 'start' && !this.options.sendStart) return null;
+    if (phase === 'end' && !this.options.sendEnd) return null;
+    let draft: DraftNotification | null = {
+      phase,
+      event: change.event,
+      cause: causeText(change.event, phase, this.options.causeFromNotes),
+      detectionJson: [],
+      rulesObject: {},
+      picture: this.pictureUrl(change.event, phase),
+      hookValue: 0,
+      channels: new Set(ALL_CHANNELS),
+    };
+    for (const stage of this.stages) {
+      draft = await stage(draft);
+      if (draft === null) {
+        this.log.debug(() => `event ${change.event.eventId} ${phase}: dropped by a notification stage`);
+        return null;
+      }
+    }
+    const notification = freeze(draft, this.now());
+    this.bus.emit('notification', notification);
+    return notification;
+  }
+}
+
+/** Start and a real end notify; a cause change, a deleted or abandoned event do not. */
+function phaseOf(change: ZmEventChange): Phase | null {
+  if (change.kind === 'start') return 'start';
+  if (change.kind === 'end' && change.how === 'ended') return 'end';
+  return null;
+}
+
+/**
+ * The start cause is ZoneMinder's Cause ("Motion"), or with read_alarm_cause its Notes, which
+ * name the zones ("Motion: Front, Porch"); the end cause is the final Notes, as in the classic
+ * server. Never empty: the apps show it as the notification text.
+ */
+export function causeText(event: ZmEvent, phase: Phase, causeFromNotes: boolean): string {
+  const notes = event.notes.trim();
+  const cause = event.cause.trim();
+  const preferred = phase === 'end' || causeFromNotes ? notes || cause : cause || notes;
+  return preferred || 'Alarm';
+}
+
+function freeze(draft: DraftNotification, detectedAt: number): Notification {
+  const frames = buildAlarmFrames({
+    monitorName: draft.event.monitorName,
+    monitorId: draft.event.monitorId,
+    eventId: draft.event.eventId,
+    cause: draft.cause,
+    phase: draft.phase,
+    detectionJson: draft.detectionJson,
+    rulesObject: draft.rulesObject,
+    ...(draft.picture !== undefined ? { picture: draft.picture } : {}),
+  });
+  return Object.freeze({
+    phase: draft.phase,
+    event: draft.event,
+    cause: draft.cause,
+    detectionJson: draft.detectionJson,
+    rulesObject: draft.rulesObject,
+    picture: draft.picture,
+    hookValue: draft.hookValue,
+    channels: new Set(draft.channels),
+    frames,
+    detectedAt,
+  });
+}

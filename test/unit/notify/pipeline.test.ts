@@ -1,0 +1,94 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventBus } from '../../../src/event-bus.js';
+import { NotificationPipeline, causeText } from '../../../src/notify/pipeline.js';
+import type { Notification, ZmEvent, ZmesEvents } from '../../../src/notify/types.js';
+import { memoryLogger } from '../../helpers/memory-log.js';
+
+const event: ZmEvent = {
+  eventId: 9007199254740993n,
+  monitorId: 3,
+  monitorName: 'Back "Yard"',
+  cause: 'Motion',
+  notes: 'Motion: Lawn, Gate',
+  startTime: 1_800_000_000,
+  endTime: null,
+  alarmFrames: 3,
+  maxScore: 40,
+};
+
+function setup(options: { sendStart?: boolean; sendEnd?: boolean; causeFromNotes?: boolean } = {}) {
+  const { log } = memoryLogger();
+  const bus = new EventBus<ZmesEvents>(log);
+  const pipeline = new NotificationPipeline(
+    bus,
+    { sendStart: options.sendStart ?? true, sendEnd: options.sendEnd ?? false, causeFromNotes: options.causeFromNotes ?? false },
+    log,
+    (e, phase) => `https://zm.example/zm/index.php?view=image&eid=${e.eventId}&phase=${phase}`,
+  );
+  const seen: Notification[] = [];
+  bus.on('notification', (n) => seen.push(n));
+  pipeline.start();
+  return { bus, pipeline, seen };
+}
+
+test('a start becomes one notification whose frame has integer ids and both name fields', async () => {
+  const { pipeline, seen } = setup();
+  await pipeline.handle({ kind: 'start', event });
+  assert.equal(seen.length, 1);
+  const frame = seen[0]!.frames.normal;
+  assert.ok(frame.includes('"EventId":9007199254740993'), frame);
+  const parsed = JSON.parse(frame) as { events: Array<Record<string, unknown>> };
+  assert.equal(parsed.events[0]!['Name'], 'Back "Yard"');
+  assert.equal(parsed.events[0]!['MonitorName'], 'Back "Yard"');
+  assert.equal(parsed.events[0]!['MonitorId'], 3);
+  assert.equal(parsed.events[0]!['Cause'], 'Motion');
+  assert.equal(parsed.events[0]!['Picture'], 'https://zm.example/zm/index.php?view=image&eid=9007199254740993&phase=start');
+  assert.ok(Object.isFrozen(seen[0]));
+});
+
+test('end notifications are off by default and carry End: and the final Notes when on', async () => {
+  const off = setup();
+  await off.pipeline.handle({ kind: 'end', event: { ...event, endTime: 1_800_000_010 }, how: 'ended' });
+  assert.equal(off.seen.length, 0);
+  const on = setup({ sendEnd: true });
+  await on.pipeline.handle({ kind: 'end', event: { ...event, endTime: 1_800_000_010 }, how: 'ended' });
+  const parsed = JSON.parse(on.seen[0]!.frames.normal) as { events: Array<Record<string, unknown>> };
+  assert.equal(parsed.events[0]!['Cause'], 'End:Motion: Lawn, Gate');
+});
+
+test('deleted and abandoned events, and cause changes, notify nothing', async () => {
+  const { pipeline, seen } = setup({ sendEnd: true });
+  await pipeline.handle({ kind: 'end', event, how: 'deleted' });
+  await pipeline.handle({ kind: 'end', event, how: 'abandoned' });
+  await pipeline.handle({ kind: 'cause', event });
+  assert.equal(seen.length, 0);
+});
+
+test('send_event_start_notification off silences starts', async () => {
+  const { pipeline, seen } = setup({ sendStart: false });
+  await pipeline.handle({ kind: 'start', event });
+  assert.equal(seen.length, 0);
+});
+
+test('a stage can change the cause and the channels, or drop the notification', async () => {
+  const { pipeline, seen } = setup();
+  pipeline.addStage((draft) => {
+    draft.cause = `[a] detected:person ${draft.cause}`;
+    draft.channels.delete('fcm');
+    return draft;
+  });
+  await pipeline.handle({ kind: 'start', event });
+  assert.equal(seen[0]!.cause, '[a] detected:person Motion');
+  assert.deepEqual([...seen[0]!.channels].sort(), ['api', 'mqtt', 'web']);
+  pipeline.addStage(() => null);
+  await pipeline.handle({ kind: 'start', event });
+  assert.equal(seen.length, 1);
+});
+
+test('the cause falls back sensibly and read_alarm_cause selects the zone detail', () => {
+  assert.equal(causeText(event, 'start', false), 'Motion');
+  assert.equal(causeText(event, 'start', true), 'Motion: Lawn, Gate');
+  assert.equal(causeText({ ...event, notes: '' }, 'end', false), 'Motion');
+  assert.equal(causeText({ ...event, cause: '', notes: '' }, 'start', false), 'Alarm');
+});
