@@ -423,7 +423,7 @@ export const schema = {
       usage: 'setting',
     }),
     client_id: option({
-      doc: 'MQTT client id; unset derives a stable one from topic (zmes-<topic>). Two clients with one id disconnect each other.',
+      doc: 'MQTT client id; unset derives a stable one from topic (`zmes-<topic>`). Two clients with one id disconnect each other.',
       format: 'text',
       default: null,
       nullable: true,
@@ -438,7 +438,7 @@ export const schema = {
       zmesOnly: true,
     }),
     discovery_prefix: option({
-      doc: "Home Assistant's MQTT discovery prefix; Home Assistant announces itself on <discovery_prefix>/status.",
+      doc: "Home Assistant's MQTT discovery prefix; Home Assistant announces itself on `<discovery_prefix>/status`.",
       format: 'mqtt-topic',
       default: 'homeassistant',
       usage: 'setting',

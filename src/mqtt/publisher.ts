@@ -1,0 +1,417 @@
+/**
+ * The MQTT channel: the classic per-monitor message for each notification, and Home Assistant
+ * discovery and entity state for each monitor.
+ *
+ *   'notification' → `<topic>/<MonitorId>` (classic payload, only when the mqtt channel is allowed)
+ *   'zm:event'     → motion ON/OFF, last event sensor, `event` entity (detection level: Home
+ *                    Assistant needs the OFF at the end even when end notifications are off)
+ *   'zm:monitors'  → discovery configs (re-sent only when changed); deleted monitors removed
+ *   broker (re)connect, Home Assistant's `online` birth → every config and state re-sent
+ *
+ * Memory is bounded: one small record per monitor (at most `maxMonitors`), a few open events each.
+ */
+import type { Config } from '../config/load.js';
+import { systemClock, type Clock, type Timer } from '../clock.js';
+import { errorMessage } from '../errors.js';
+import type { EventBus } from '../event-bus.js';
+import type { Service } from '../lifecycle.js';
+import type { Logger } from '../log/logger.js';
+import type { MonitorInfo, Notification, ZmEvent, ZmEventChange, ZmesEvents } from '../notify/types.js';
+import { ZMES_VERSION } from '../version.js';
+import { classicPayload } from './classic-payload.js';
+import {
+  AVAILABLE,
+  monitorDiscovery,
+  monitorDiscoveryTopics,
+  monitorIdOfObjectId,
+  monitorName,
+  serverDiscovery,
+  type DiscoveryContext,
+  type DiscoveryMessage,
+} from './ha-discovery.js';
+import { eventEntityPayload, lastEventAttributes, lastEventState, motionPayload, type LastEventRecord } from './ha-state.js';
+import { MqttConnection, mqttSettingsFrom, type InboundMessage, type MqttLink } from './mqtt-client.js';
+import { topicLayout, type TopicLayout } from './topics.js';
+
+export interface MqttPublisherOptions {
+  /** mqtt.topic */
+  readonly topic: string;
+  /** mqtt.retain: retain flag of the classic messages. */
+  readonly retain: boolean;
+  /** mqtt.ha_discovery: discovery configs and entity state topics. */
+  readonly haDiscovery: boolean;
+  readonly discoveryPrefix: string;
+  /** Motion turns off this long after the last start of a never-ending event; 0 = never. */
+  readonly motionTimeoutMs: number;
+  /** Upper bound of monitors with remembered state. */
+  readonly maxMonitors?: number;
+  /** Open events remembered per monitor (ZoneMinder has one; detection may briefly see two). */
+  readonly maxOpenEvents?: number;
+  readonly version?: string;
+  readonly supportUrl?: string;
+}
+
+export function publisherOptionsFrom(config: Config): MqttPublisherOptions {
+  const mqtt = config.mqtt;
+  return {
+    topic: mqtt.topic,
+    retain: mqtt.retain,
+    haDiscovery: mqtt.ha_discovery,
+    discoveryPrefix: mqtt.discovery_prefix,
+    motionTimeoutMs: mqtt.motion_timeout * 1000,
+  };
+}
+
+/** The MQTT channel built from the configuration (call only when mqtt.enable is on). */
+export function createMqttChannel(config: Config, bus: EventBus<ZmesEvents>, log: Logger, clock: Clock = systemClock): MqttPublisher {
+  const connection = new MqttConnection(mqttSettingsFrom(config.mqtt), log, { now: () => clock.now() });
+  return new MqttPublisher(bus, publisherOptionsFrom(config), connection, log, clock);
+}
+
+interface MonitorState {
+  motion: boolean;
+  /** Whether the motion state was ever published (so a new monitor starts with OFF). */
+  motionKnown: boolean;
+  readonly open: Set<bigint>;
+  timer: Timer | null;
+  lastEvent: LastEventRecord | null;
+  /** The start notification's cause (with hook text) wins over ZoneMinder's Notes. */
+  notifiedCause: string | null;
+}
+
+const DEFAULT_MAX_MONITORS = 1000;
+const DEFAULT_MAX_OPEN_EVENTS = 8;
+
+export class MqttPublisher implements Service {
+  readonly name = 'mqtt';
+  private readonly layout: TopicLayout;
+  private readonly discovery: DiscoveryContext;
+  private readonly monitors = new Map<number, MonitorState>();
+  /** The monitors Home Assistant should have (notify on), once the first list arrived. */
+  private listed: Map<number, MonitorInfo> | null = null;
+  /** Discovery topic → payload as last published on this connection. */
+  private readonly published = new Map<string, string>();
+  /** Retained configs of ours seen on the broker before the first monitor list. */
+  private readonly seenConfigs = new Set<string>();
+  private desiredTopicCache: ReadonlySet<string> | null = null;
+  private disposers: Array<() => void> = [];
+  private started = false;
+
+  constructor(
+    private readonly bus: EventBus<ZmesEvents>,
+    private readonly options: MqttPublisherOptions,
+    private readonly link: MqttLink,
+    private readonly log: Logger,
+    private readonly clock: Clock = systemClock,
+  ) {
+    this.layout = topicLayout(options.topic, options.discoveryPrefix);
+    this.discovery = { layout: this.layout, version: options.version ?? ZMES_VERSION, supportUrl: options.supportUrl };
+  }
+
+  /** The topic layout in use (for tests and docs). */
+  get topics(): TopicLayout {
+    return this.layout;
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    this.disposers.push(
+      this.bus.on('notification', (n) => this.onNotification(n)),
+      this.bus.on('zm:event', (change) => this.onZmEvent(change)),
+      this.bus.on('zm:monitors', ({ monitors, removed }) => this.onMonitors(monitors, removed)),
+      this.link.onConnect(() => this.onBrokerConnected()),
+      this.link.onMessage((message) => this.onMessage(message)),
+    );
+    if (this.options.haDiscovery) {
+      this.link.subscribe(this.layout.haStatus);
+      this.link.subscribe(this.layout.discoveryWildcard);
+    }
+    await this.link.start();
+  }
+
+  async stop(): Promise<void> {
+    for (const dispose of this.disposers.splice(0)) dispose();
+    for (const state of this.monitors.values()) {
+      state.timer?.cancel();
+      state.timer = null;
+    }
+    if (this.started) await this.link.stop();
+  }
+
+  // --- bus ----------------------------------------------------------------------------------
+
+  private onNotification(notification: Notification): void {
+    if (!notification.channels.has('mqtt')) return;
+    const { event } = notification;
+    const sent = this.link.publish(this.layout.classic(event.monitorId), classicPayload(notification), {
+      qos: 0,
+      retain: this.options.retain,
+    });
+    this.log.debug(
+      () => `event ${event.eventId} ${notification.phase}: MQTT message for monitor ${event.monitorId} ${sent ? 'published' : 'dropped (broker unreachable)'}`,
+    );
+    if (!this.options.haDiscovery || notification.phase !== 'start') return;
+    // The hook text and the picture only exist in the notification: enrich the sensor with them.
+    const state = this.monitors.get(event.monitorId);
+    const last = state?.lastEvent;
+    if (state === undefined || !last || last.eventId !== event.eventId) return;
+    state.notifiedCause = notification.cause;
+    state.lastEvent = { ...last, cause: notification.cause, picture: notification.picture ?? null };
+    this.publishLastEvent(event.monitorId, state.lastEvent);
+  }
+
+  private onZmEvent(change: ZmEventChange): void {
+    if (!this.options.haDiscovery) return;
+    const { event } = change;
+    // Only listed monitors have entities; before the first list, every monitor counts.
+    if (this.listed !== null && !this.listed.has(event.monitorId)) return;
+    const state = this.stateFor(event.monitorId);
+    if (state === null) return;
+    switch (change.kind) {
+      case 'start': {
+        if (state.open.size >= (this.options.maxOpenEvents ?? DEFAULT_MAX_OPEN_EVENTS)) state.open.clear();
+        state.open.add(event.eventId);
+        if (!state.lastEvent || event.eventId >= state.lastEvent.eventId) {
+          state.notifiedCause = null;
+          state.lastEvent = recordOf(event, 'open', null);
+          this.publishLastEvent(event.monitorId, state.lastEvent);
+        }
+        this.setMotion(event.monitorId, state, true);
+        this.armTimeout(event.monitorId, state, event.eventId);
+        this.fireEvent(event.monitorId, 'event_start', recordOf(event, 'open', null));
+        break;
+      }
+      case 'cause': {
+        const last = state.lastEvent;
+        if (last && last.eventId === event.eventId && state.notifiedCause === null) {
+          state.lastEvent = recordOf(event, last.state, last.picture);
+          this.publishLastEvent(event.monitorId, state.lastEvent);
+        }
+        break;
+      }
+      case 'end': {
+        state.open.delete(event.eventId);
+        const last = state.lastEvent;
+        const isLast = last?.eventId === event.eventId;
+        const record = recordOf(event, change.how, isLast ? last.picture : null, isLast ? state.notifiedCause : null);
+        if (isLast) {
+          state.lastEvent = record;
+          this.publishLastEvent(event.monitorId, record);
+        }
+        if (state.open.size === 0) {
+          state.timer?.cancel();
+          state.timer = null;
+          this.setMotion(event.monitorId, state, false);
+        }
+        this.fireEvent(event.monitorId, 'event_end', record);
+        break;
+      }
+    }
+  }
+
+  private onMonitors(monitors: readonly MonitorInfo[], removed: readonly number[]): void {
+    const next = new Map<number, MonitorInfo>();
+    for (const monitor of monitors) if (monitor.notify) next.set(monitor.id, monitor);
+    const previous = this.listed;
+    this.listed = next;
+    this.desiredTopicCache = null;
+    if (!this.options.haDiscovery) return;
+
+    // Deleted monitors, monitors no longer notified, and monitors only known from events.
+    const gone = new Set<number>(removed);
+    for (const id of previous?.keys() ?? []) gone.add(id);
+    for (const id of this.monitors.keys()) gone.add(id);
+    for (const id of gone) if (!next.has(id)) this.removeMonitor(id);
+
+    this.publishDiscovery(false);
+    // A new monitor starts with motion off (also replacing a stale retained ON).
+    for (const id of next.keys()) {
+      const state = this.stateFor(id);
+      if (state !== null && !state.motionKnown) this.publishMotion(id, state);
+    }
+    // Configs of ours left on the broker from before (a monitor deleted while zmes was down).
+    for (const topic of this.seenConfigs) this.removeIfStale(topic);
+    this.seenConfigs.clear();
+  }
+
+  // --- broker -------------------------------------------------------------------------------
+
+  private onBrokerConnected(): void {
+    // The broker may have restarted without persistence: everything retained may be gone.
+    this.published.clear();
+    this.republishAll();
+  }
+
+  private onMessage(message: InboundMessage): void {
+    if (message.topic === this.layout.haStatus) {
+      // A retained birth arrives on every subscribe, right after the reconnect re-send: skip it.
+      if (message.payload.trim() === AVAILABLE && !message.retained) {
+        this.log.info('Home Assistant is online: re-sending discovery and state');
+        this.published.clear();
+        this.republishAll();
+      }
+      return;
+    }
+    if (message.payload === '' || this.layout.parseDiscoveryTopic(message.topic) === null) return;
+    if (this.listed === null) {
+      if (this.seenConfigs.size < (this.options.maxMonitors ?? DEFAULT_MAX_MONITORS) * 4) this.seenConfigs.add(message.topic);
+      return;
+    }
+    this.removeIfStale(message.topic);
+  }
+
+  private republishAll(): void {
+    if (!this.options.haDiscovery) return;
+    this.publishDiscovery(true);
+    for (const [id, state] of this.monitors) {
+      this.publishMotion(id, state);
+      if (state.lastEvent) this.publishLastEvent(id, state.lastEvent);
+    }
+  }
+
+  // --- discovery ----------------------------------------------------------------------------
+
+  private desiredDiscovery(): DiscoveryMessage[] {
+    const messages = serverDiscovery(this.discovery);
+    if (this.listed !== null) {
+      for (const monitor of this.listed.values()) {
+        messages.push(...monitorDiscovery(this.discovery, { id: monitor.id, name: monitor.name }));
+      }
+    }
+    return messages;
+  }
+
+  private publishDiscovery(force: boolean): void {
+    for (const { topic, payload } of this.desiredDiscovery()) {
+      if (!force && this.published.get(topic) === payload) continue;
+      if (this.link.publish(topic, payload, { qos: 1, retain: true })) this.published.set(topic, payload);
+    }
+  }
+
+  /** The config topics Home Assistant should have; cached because every config echoes back. */
+  private desiredTopics(): ReadonlySet<string> {
+    if (this.desiredTopicCache === null) {
+      const topics = new Set(serverDiscovery(this.discovery).map((m) => m.topic));
+      for (const id of this.listed?.keys() ?? []) for (const topic of monitorDiscoveryTopics(this.layout, id)) topics.add(topic);
+      this.desiredTopicCache = topics;
+    }
+    return this.desiredTopicCache;
+  }
+
+  private removeIfStale(topic: string): void {
+    const parsed = this.layout.parseDiscoveryTopic(topic);
+    if (parsed === null || this.listed === null) return;
+    if (this.desiredTopics().has(topic)) return;
+    this.log.info(`removing Home Assistant entity ${parsed.component} ${parsed.objectId}: its monitor is gone`);
+    this.link.publish(topic, '', { qos: 1, retain: true });
+    this.published.delete(topic);
+    const monitorId = monitorIdOfObjectId(parsed.objectId);
+    if (monitorId !== null) this.clearStateTopics(monitorId);
+  }
+
+  /** Empty retained configs make Home Assistant delete the entities; the states are cleared too. */
+  private removeMonitor(monitorId: number): void {
+    const state = this.monitors.get(monitorId);
+    state?.timer?.cancel();
+    this.monitors.delete(monitorId);
+    this.log.info(`monitor ${monitorId} is gone or not notified: removing its Home Assistant entities`);
+    for (const topic of monitorDiscoveryTopics(this.layout, monitorId)) {
+      this.link.publish(topic, '', { qos: 1, retain: true });
+      this.published.delete(topic);
+    }
+    this.clearStateTopics(monitorId);
+  }
+
+  private clearStateTopics(monitorId: number): void {
+    for (const topic of this.layout.monitorStateTopics(monitorId)) this.link.publish(topic, '', { qos: 1, retain: true });
+  }
+
+  // --- state --------------------------------------------------------------------------------
+
+  /** The record of a monitor, created on first sight; null when the bound is reached. */
+  private stateFor(monitorId: number): MonitorState | null {
+    let state = this.monitors.get(monitorId);
+    if (state) return state;
+    const max = this.options.maxMonitors ?? DEFAULT_MAX_MONITORS;
+    if (this.monitors.size >= max && !this.evictUnlisted()) {
+      this.log.debug(() => `monitor ${monitorId}: not tracked, ${max} monitors already are`);
+      return null;
+    }
+    state = { motion: false, motionKnown: false, open: new Set(), timer: null, lastEvent: null, notifiedCause: null };
+    this.monitors.set(monitorId, state);
+    return state;
+  }
+
+  /**
+   * Before the first monitor list, frees the oldest record to make room. Listed monitors are
+   * never evicted: the list itself is what must fit.
+   */
+  private evictUnlisted(): boolean {
+    if (this.listed !== null) return false;
+    for (const [id, state] of this.monitors) {
+      state.timer?.cancel();
+      this.monitors.delete(id);
+      return true;
+    }
+    return false;
+  }
+
+  private setMotion(monitorId: number, state: MonitorState, on: boolean): void {
+    if (state.motion === on && state.motionKnown) return;
+    state.motion = on;
+    this.publishMotion(monitorId, state);
+  }
+
+  private publishMotion(monitorId: number, state: MonitorState): void {
+    if (this.link.publish(this.layout.motion(monitorId), motionPayload(state.motion), { qos: 1, retain: true })) {
+      state.motionKnown = true;
+    }
+  }
+
+  private publishLastEvent(monitorId: number, record: LastEventRecord): void {
+    // Attributes first: the sensor's state change then already sees them.
+    this.link.publish(this.layout.lastEventAttributes(monitorId), lastEventAttributes(record), { qos: 1, retain: true });
+    this.link.publish(this.layout.lastEvent(monitorId), lastEventState(record), { qos: 1, retain: true });
+  }
+
+  private fireEvent(monitorId: number, type: 'event_start' | 'event_end', record: LastEventRecord): void {
+    // Never retained: a retained event would fire again on every Home Assistant restart.
+    this.link.publish(this.layout.event(monitorId), eventEntityPayload(type, record), { qos: 1, retain: false });
+  }
+
+  /**
+   * An event whose end is never seen (zmes restarted, ZoneMinder crashed) would leave motion on
+   * for good: turn it off after motion_timeout, counted from the latest start.
+   */
+  private armTimeout(monitorId: number, state: MonitorState, eventId: bigint): void {
+    state.timer?.cancel();
+    state.timer = null;
+    const ms = this.options.motionTimeoutMs;
+    if (ms <= 0) return;
+    state.timer = this.clock.setTimeout(() => {
+      state.timer = null;
+      if (this.monitors.get(monitorId) !== state || state.open.size === 0) return;
+      this.log.info(`monitor ${monitorId}: event ${eventId} still open after ${Math.round(ms / 1000)} s, motion sensor turned off`);
+      state.open.clear();
+      try {
+        this.setMotion(monitorId, state, false);
+      } catch (err) {
+        this.log.error(`monitor ${monitorId}: cannot publish the motion timeout: ${errorMessage(err)}`);
+      }
+    }, ms);
+  }
+}
+
+function recordOf(event: ZmEvent, state: LastEventRecord['state'], picture: string | null, cause: string | null = null): LastEventRecord {
+  return {
+    eventId: event.eventId,
+    monitorId: event.monitorId,
+    monitorName: monitorName({ id: event.monitorId, name: event.monitorName }),
+    cause: cause ?? (event.notes.trim() || event.cause.trim() || 'Alarm'),
+    startTime: event.startTime,
+    endTime: event.endTime,
+    picture,
+    state,
+  };
+}

@@ -1,0 +1,128 @@
+/**
+ * Building blocks for the MQTT channel tests: ZoneMinder events and notifications as the bus
+ * carries them, broker settings for tests, a clock whose timers fire only when told, and a
+ * condition poller for state that has no event to wait on.
+ */
+import type { Clock, Timer } from '../../src/clock.js';
+import { DEFAULT_RECONNECT, type MqttSettings } from '../../src/mqtt/mqtt-client.js';
+import { topicLayout } from '../../src/mqtt/topics.js';
+import type { ChannelName, Notification, Phase, ZmEvent } from '../../src/notify/types.js';
+import { buildAlarmFrames } from '../../src/ws/frames.js';
+import type { JsonValue } from '../../src/ws/protocol.js';
+
+export function zmEvent(overrides: Partial<ZmEvent> = {}): ZmEvent {
+  return {
+    eventId: 999n,
+    monitorId: 3,
+    monitorName: 'Backyard',
+    cause: 'Motion',
+    notes: 'Motion: All',
+    startTime: 1_767_225_600, // 2026-01-01T00:00:00Z
+    endTime: null,
+    alarmFrames: null,
+    maxScore: 0,
+    ...overrides,
+  };
+}
+
+export interface NotificationInput {
+  phase?: Phase;
+  event?: ZmEvent;
+  cause?: string;
+  detectionJson?: JsonValue;
+  hookValue?: number;
+  picture?: string;
+  channels?: ChannelName[];
+}
+
+export function notification(input: NotificationInput = {}): Notification {
+  const phase = input.phase ?? 'start';
+  const event = input.event ?? zmEvent();
+  const cause = input.cause ?? 'Motion All';
+  const detectionJson = input.detectionJson ?? [];
+  return {
+    phase,
+    event,
+    cause,
+    detectionJson,
+    rulesObject: {},
+    picture: input.picture,
+    hookValue: input.hookValue ?? 0,
+    channels: new Set(input.channels ?? ['web', 'fcm', 'mqtt', 'api']),
+    frames: buildAlarmFrames({
+      monitorName: event.monitorName,
+      monitorId: event.monitorId,
+      eventId: event.eventId,
+      cause,
+      phase,
+      detectionJson,
+      ...(input.picture !== undefined ? { picture: input.picture } : {}),
+    }),
+    detectedAt: 0,
+  };
+}
+
+/** Connection settings for a test broker; fast retries so restart tests finish quickly. */
+export function testSettings(port: number, topic: string, overrides: Partial<MqttSettings> = {}): MqttSettings {
+  return {
+    host: '127.0.0.1',
+    port,
+    tls: null,
+    username: null,
+    password: null,
+    clientId: `zmes-test-${topic.replace(/[^A-Za-z0-9]+/g, '-')}`,
+    keepaliveSec: 30,
+    connectTimeoutMs: 5000,
+    reconnect: { ...DEFAULT_RECONNECT, initialMs: 100, maxMs: 400 },
+    availabilityTopic: topicLayout(topic, `${topic}/ha`).availability,
+    ...overrides,
+  };
+}
+
+export interface ManualClock extends Clock {
+  /** Moves time forward and runs the timers that are due, in order. */
+  advance(ms: number): void;
+  readonly pending: number;
+}
+
+export function manualClock(start = 1_767_225_600_000): ManualClock {
+  let now = start;
+  let nextId = 0;
+  const timers = new Map<number, { at: number; fn: () => void; every: number | null }>();
+  const schedule = (fn: () => void, ms: number, every: number | null): Timer => {
+    const id = nextId++;
+    timers.set(id, { at: now + ms, fn, every });
+    return { cancel: () => timers.delete(id) };
+  };
+  return {
+    now: () => now,
+    setTimeout: (fn, ms) => schedule(fn, ms, null),
+    setInterval: (fn, ms) => schedule(fn, ms, ms),
+    get pending() {
+      return timers.size;
+    },
+    advance(ms) {
+      const target = now + ms;
+      for (;;) {
+        let due: [number, { at: number; fn: () => void; every: number | null }] | undefined;
+        for (const entry of timers) if (entry[1].at <= target && (!due || entry[1].at < due[1].at)) due = entry;
+        if (!due) break;
+        const [id, timer] = due;
+        now = timer.at;
+        if (timer.every === null) timers.delete(id);
+        else timer.at += timer.every;
+        timer.fn();
+      }
+      now = target;
+    },
+  };
+}
+
+/** Polls a condition (for state without an event to wait on); the limit only stops a hung test. */
+export async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
