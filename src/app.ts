@@ -18,6 +18,23 @@ import { loadUws } from './ws/uws.js';
 import { WsServer } from './ws/server.js';
 import { SessionHandler } from './ws/session-handler.js';
 import type { Session } from './ws/session.js';
+import { EventBus } from './event-bus.js';
+import type { ZmesEvents } from './notify/types.js';
+import { NotificationPipeline } from './notify/pipeline.js';
+import { WsChannel } from './notify/channels/ws-channel.js';
+import { EventDetection, eventDetectionOptions } from './zm/event-detection.js';
+import { createMqttChannel } from './mqtt/publisher.js';
+import type { Service } from './lifecycle.js';
+import type { App as FirebaseApp } from 'firebase-admin/app';
+import { TokenStore } from './tokens/token-store.js';
+import { createFcmSender } from './push/fcm-sender.js';
+import type { ProxyTransportOptions } from './push/fcm-proxy.js';
+import { buildPictureUrl, payloadOptionsFromConfig } from './push/fcm-payload.js';
+import { PushDevices } from './push/push-devices.js';
+import { FcmChannel } from './notify/channels/fcm-channel.js';
+import { UserVisibility } from './zm/auth/user-visibility.js';
+import type { PictureUrl } from './notify/pipeline.js';
+import { MemoryLastSent } from './notify/throttle.js';
 
 export interface RunningApp {
   /** The WebSocket port actually bound (differs from the config when it asks for 0). */
@@ -25,11 +42,18 @@ export interface RunningApp {
   readonly db: ZmDatabase;
   readonly sessions: SessionHandler;
   readonly server: WsServer<Session>;
+  readonly bus: EventBus<ZmesEvents>;
+  readonly pipeline: NotificationPipeline;
+  readonly detection: EventDetection;
   stop(): Promise<void>;
 }
 
 export interface AppDependencies {
   clock?: Clock;
+  /** A firebase-admin App to push through instead of the service-account file (tests). */
+  firebaseApp?: FirebaseApp;
+  /** Extra settings for the FCM proxy transport (e.g. an agent trusting a test CA). */
+  proxy?: Omit<ProxyTransportOptions, 'url' | 'key'>;
 }
 
 export function dbSettingsFrom(config: Config): DbSettings {
@@ -104,9 +128,65 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
   );
   if (!config.auth.enable) log.warn('auth.enable is off: any credentials are accepted');
 
+  const bus = new EventBus<ZmesEvents>(log.child('bus'));
+  const pipeline = new NotificationPipeline(
+    bus,
+    {
+      sendStart: config.customize.send_event_start_notification,
+      sendEnd: config.customize.send_event_end_notification,
+      causeFromNotes: config.customize.read_alarm_cause,
+    },
+    log.child('notify'),
+    pictureUrlFrom(config),
+  );
+
+  const push = log.child('push');
+  const { options: payloadOptions, warnings: payloadWarnings } = payloadOptionsFromConfig(config);
+  for (const warning of payloadWarnings) push.warn(warning);
+  const tokenStore = config.fcm.enable ? new TokenStore({ path: config.fcm.token_file, log: push, clock }) : undefined;
+  const sender = config.fcm.enable
+    ? createFcmSender({
+        fcm: config.fcm,
+        payload: payloadOptions,
+        log: push,
+        clock,
+        ...(deps.firebaseApp ? { app: deps.firebaseApp } : {}),
+        ...(deps.proxy ? { proxy: deps.proxy } : {}),
+      })
+    : undefined;
+  const devices = tokenStore ? new PushDevices(tokenStore, sender !== undefined, push) : undefined;
+  if (devices) sessions.addListener(devices);
+  const memoryLastSent = new MemoryLastSent();
+  const wsChannel = new WsChannel(
+    bus,
+    () => server.liveConnections(),
+    devices ? devices.lastSentStore(memoryLastSent) : memoryLastSent,
+    log.child('ws'),
+    devices?.chooseFrame,
+  );
+  sessions.addListener({ closed: (connection) => wsChannel.forgetConnection(connection) });
+  const fcmChannel =
+    tokenStore && sender && devices
+      ? new FcmChannel(bus, tokenStore, sender, devices, payloadOptions, new UserVisibility(users, config.auth.enable, clock, push).of, push)
+      : undefined;
+  pipeline.start();
+  wsChannel.start();
+  fcmChannel?.start();
+  const detection = new EventDetection(db, schema, bus, eventDetectionOptions(config), log.child('events'), clock);
+  // Channels start before detection so that no event is emitted into an unsubscribed bus.
+  const channels: Service[] = [];
+  if (config.mqtt.enable) channels.push(createMqttChannel(config, bus, log.child('mqtt'), clock));
+
   const runner = new ServiceRunner(log);
   try {
-    await runner.start([db, server]);
+    await runner.start([
+      ...(tokenStore ? [tokenStore] : []),
+      db,
+      ...(sender ? [sender] : []),
+      server,
+      ...channels,
+      detection,
+    ]);
   } catch (err) {
     await runner.stop();
     throw err;
@@ -119,12 +199,25 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
     db,
     sessions,
     server,
+    bus,
+    pipeline,
+    detection,
     stop: async () => {
       log.info('zmes stopping');
+      pipeline.stop();
+      wsChannel.stop();
+      await fcmChannel?.stop();
       await runner.stop();
       log.info('zmes stopped');
     },
   };
+}
+
+/** customize.picture_url for events, when include_picture is on (hooks refine BESTMATCH later). */
+function pictureUrlFrom(config: Config): PictureUrl | undefined {
+  const { include_picture: include, picture_url: template, picture_portal_username: username, picture_portal_password: password } = config.customize;
+  if (!include || !template) return undefined;
+  return (event) => buildPictureUrl({ template, eventId: event.eventId, cause: event.cause, detectionJson: [], hook: 'off', username, password });
 }
 
 function tlsFiles(config: Config): { cert: string; key: string } {

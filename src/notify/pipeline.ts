@@ -38,6 +38,8 @@ export type PictureUrl = (event: ZmEvent, phase: Phase) => string | undefined;
 export class NotificationPipeline {
   private readonly stages: NotificationStage[] = [];
   private dispose: (() => void) | undefined;
+  /** Per event, the tail of its work: an end must not overtake a start whose hook still runs. */
+  private readonly queues = new Map<bigint, Promise<unknown>>();
 
   constructor(
     private readonly bus: EventBus<ZmesEvents>,
@@ -60,7 +62,20 @@ export class NotificationPipeline {
     this.dispose = undefined;
   }
 
-  async handle(change: ZmEventChange): Promise<Notification | null> {
+  /** Handles changes of one event in order; different events proceed in parallel. */
+  handle(change: ZmEventChange): Promise<Notification | null> {
+    const id = change.event.eventId;
+    const previous = this.queues.get(id) ?? Promise.resolve();
+    const result = previous.then(() => this.process(change));
+    const tail = result.catch(() => undefined);
+    this.queues.set(id, tail);
+    void tail.then(() => {
+      if (this.queues.get(id) === tail) this.queues.delete(id);
+    });
+    return result;
+  }
+
+  private async process(change: ZmEventChange): Promise<Notification | null> {
     const phase = phaseOf(change);
     if (phase === null) return null;
     if (phase === 'start' && !this.options.sendStart) return null;

@@ -238,11 +238,15 @@ export class WsServer<Session> implements Service {
   }
 }
 
+function hostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
 function listen(app: TemplatedApp, host: string, port: number): Promise<us_listen_socket> {
   return new Promise((resolve, reject) => {
     app.listen(host, port, (socket) => {
       if (socket) resolve(socket);
-      else reject(new ZmesError('ZMES_LISTEN_FAILED', `cannot listen on ${host}:${port} (address in use or not available)`));
+      else reject(new ZmesError('ZMES_LISTEN_FAILED', `cannot listen on ${hostPort(host, port)} (address in use or not available)`));
     });
   });
 }
@@ -263,7 +267,7 @@ function assertPortFree(host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const probe = net.createServer();
     probe.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new ZmesError('ZMES_LISTEN_FAILED', `cannot listen on ${host}:${port}: ${err.code ?? err.message}`)),
+      reject(new ZmesError('ZMES_LISTEN_FAILED', `cannot listen on ${hostPort(host, port)}: ${err.code ?? err.message}`)),
     );
     probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
   });

@@ -31,7 +31,7 @@ export interface SessionListener {
   authenticated?(connection: Connection<Session>): void;
   tokenRegistered?(connection: Connection<Session>, registration: PushRegistration, message: PushTokenMessage): void;
   badgeSet?(connection: Connection<Session>, badge: number, topLevelToken: string | undefined): void;
-  filterChanged?(connection: Connection<Session>): void;
+  filterChanged?(connection: Connection<Session>, lists: { monlist: string; intlist: string }): void;
   closed?(connection: Connection<Session>): void;
 }
 
@@ -124,8 +124,9 @@ export class SessionHandler implements ConnectionHandler<Session> {
         const { filter, warnings } = parseMonitorFilter(message.monlist, message.intlist);
         for (const warning of warnings) this.log.info(`connection #${connection.id}: ${warning}`);
         session.filter = filter;
+        session.lists = { monlist: message.monlist, intlist: message.intlist };
         this.log.debug(() => `connection #${connection.id}: filter monlist="${message.monlist}" intlist="${message.intlist}"`);
-        this.emit((l) => l.filterChanged?.(connection));
+        this.emit((l) => l.filterChanged?.(connection, { monlist: message.monlist, intlist: message.intlist }));
         return;
       }
       case 'control-unknown':
@@ -181,10 +182,11 @@ export class SessionHandler implements ConnectionHandler<Session> {
 
   private registerToken(connection: Connection<Session>, message: PushTokenMessage): void {
     const session = connection.session;
-    if (message.monlist !== undefined || message.intlist !== undefined) {
-      const { filter, warnings } = parseMonitorFilter(message.monlist ?? '', message.intlist);
+    if (message.monlist !== undefined) {
+      const { filter, warnings } = parseMonitorFilter(message.monlist, message.intlist);
       for (const warning of warnings) this.log.info(`connection #${connection.id}: ${warning}`);
       session.filter = filter;
+      session.lists = { monlist: message.monlist, intlist: message.intlist ?? '' };
     }
     const registration: PushRegistration = {
       token: message.token,
@@ -247,6 +249,7 @@ export class SessionHandler implements ConnectionHandler<Session> {
     const { filter, warnings } = parseMonitorFilter(message.monlist, message.intlist);
     for (const warning of warnings) this.log.info(`connection #${connection.id}: ${warning}`);
     session.filter = filter;
+    session.lists = message.monlist === undefined ? undefined : { monlist: message.monlist, intlist: message.intlist ?? '' };
     session.push = undefined;
     connection.send(frames.AUTH_SUCCESS);
     if (outcome.ok && 'warning' in outcome && outcome.warning) this.log.warn(`user ${outcome.user.name}: ${outcome.warning}`);

@@ -26,6 +26,8 @@ export interface Session {
   user: AuthenticatedUser | undefined;
   /** The connection's monitor filter and intervals (monlist/intlist). */
   filter: MonitorFilter;
+  /** The raw lists behind `filter` when a frame set them explicitly (auth with lists, filter frame). */
+  lists: { readonly monlist: string; readonly intlist: string } | undefined;
   appVersion: string;
   signals: ClientSignals;
   clientKind: ClientKind;
@@ -39,6 +41,7 @@ export function newSession(): Session {
     state: 'pending',
     user: undefined,
     filter: ALL_MONITORS,
+    lists: undefined,
     appVersion: 'unknown',
     signals: NO_SIGNALS,
     clientKind: 'unknown',

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bcryptHash } from './bcrypt.js';
-import { startApp, type RunningApp } from '../../src/app.js';
+import { startApp, type AppDependencies, type RunningApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/load.js';
 import { mysql41Hash } from '../../src/zm/auth/password.js';
 import type { DbSettings, SqlValue } from '../../src/zm/db.js';
@@ -21,7 +21,7 @@ export interface TestServer {
  * A real zmes (uWS listener, MariaDB access) on a free loopback port, configured through the
  * real config loader. `overrides` are `section.key` values on top of the test defaults.
  */
-export async function startTestServer(db: DbSettings, overrides: Record<string, unknown> = {}): Promise<TestServer> {
+export async function startTestServer(db: DbSettings, overrides: Record<string, unknown> = {}, deps: AppDependencies = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'zmes-data-'));
   const { config } = loadConfig({
     env: {},
@@ -40,7 +40,7 @@ export async function startTestServer(db: DbSettings, overrides: Record<string, 
     },
   });
   const logs = memoryLogger('debug');
-  const app = await startApp(config, logs.log);
+  const app = await startApp(config, logs.log, deps);
   const scheme = config.ssl.enable ? 'wss' : 'ws';
   return {
     app,

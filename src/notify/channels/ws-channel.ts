@@ -90,7 +90,8 @@ export class WsChannel {
       } else stats.dropped++;
     }
     const skipped = stats.notPermitted + stats.filtered + stats.throttled + stats.silenced;
-    this.log.info(
+    // With nobody connected (the usual case for phones relying on push) one line per event is noise.
+    (stats.sent + stats.dropped > 0 ? this.log.info.bind(this.log) : this.log.debug.bind(this.log))(
       `event ${event.eventId} ${phase} on monitor ${event.monitorName} (${event.monitorId}): websocket alarm sent to ${stats.sent} client(s)` +
         (skipped + stats.dropped > 0
           ? ` (filtered ${stats.filtered}, throttled ${stats.throttled}, not permitted ${stats.notPermitted}, silenced ${stats.silenced}, dropped ${stats.dropped})`

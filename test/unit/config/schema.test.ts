@@ -70,7 +70,7 @@ const PINNED_DEFAULTS: Record<string, unknown> = {
   'mqtt.topic': 'zoneminder',
   'mqtt.tick_interval': 15,
   'customize.es_debug_level': 5,
-  'customize.event_check_interval': 0.5,
+  'customize.event_check_interval': 0.1,
   'customize.monitor_reload_interval': 300,
   'customize.send_event_start_notification': true,
   'customize.send_event_end_notification': false,

@@ -92,3 +92,21 @@ test('the cause falls back sensibly and read_alarm_cause selects the zone detail
   assert.equal(causeText({ ...event, notes: '' }, 'end', false), 'Motion');
   assert.equal(causeText({ ...event, cause: '', notes: '' }, 'start', false), 'Alarm');
 });
+
+test('an end waits for a slow stage of the same event, so it never overtakes the start', async () => {
+  const { pipeline, seen } = setup({ sendEnd: true });
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  pipeline.addStage(async (draft) => {
+    if (draft.phase === 'start') await gate;
+    return draft;
+  });
+  const start = pipeline.handle({ kind: 'start', event });
+  const end = pipeline.handle({ kind: 'end', event: { ...event, endTime: 1_800_000_010 }, how: 'ended' });
+  const other = await pipeline.handle({ kind: 'start', event: { ...event, eventId: 5n } });
+  assert.equal(other?.event.eventId, 5n, 'another event is not held up');
+  assert.deepEqual(seen.map((n) => `${n.event.eventId}:${n.phase}`), ['5:start']);
+  release();
+  await Promise.all([start, end]);
+  assert.deepEqual(seen.map((n) => `${n.event.eventId}:${n.phase}`), ['5:start', '9007199254740993:start', '9007199254740993:end']);
+});

@@ -1,0 +1,75 @@
+// Benchmark (not a test): one alarm to 10,000 connected WebSocket clients (TLS), time until the
+// last client has it, and the server's RSS. Clients run in separate processes.
+// Run: node --import tsx bench/fanout.ts [clients]   (needs the test MariaDB, like npm test)
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { createZmTestDatabase } from '../test/helpers/zm-db.js';
+import { generateCertificate } from '../test/helpers/certs.js';
+import { startTestServer } from '../test/helpers/zmes-server.js';
+
+const CLIENTS = Number(process.argv[2] ?? 10_000);
+const PROCESSES = 2;
+const now = () => performance.timeOrigin + performance.now();
+
+interface ClientProcess {
+  ready: Promise<void>;
+  result: Promise<{ arrivals: [number, number]; count: number }>;
+}
+
+function clientProcess(url: string, connections: number, ca: string): ClientProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./lib/fanout-client.ts', import.meta.url).pathname, JSON.stringify({ url, connections, ca })], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout });
+  let readyResolve!: () => void;
+  const ready = new Promise<void>((r) => (readyResolve = r));
+  const result = new Promise<{ arrivals: [number, number]; count: number }>((resolve) => {
+    lines.on('line', (line) => {
+      if (line === 'ready') readyResolve();
+      else resolve(JSON.parse(line) as { arrivals: [number, number]; count: number });
+    });
+  });
+  return { ready, result };
+}
+
+const db = await createZmTestDatabase({ appUser: true });
+const cert = generateCertificate();
+const server = await startTestServer(db.appSettings!, {
+  'auth.enable': false,
+  'ssl.enable': true,
+  'ssl.cert': cert.certPath,
+  'ssl.key': cert.keyPath,
+  'general.log_level': 'warn',
+  'network.max_connections': CLIENTS + 10,
+});
+try {
+  const rssBefore = process.memoryUsage().rss;
+  const url = server.url.replace('127.0.0.1', 'localhost');
+  const started = Date.now();
+  const clients = Array.from({ length: PROCESSES }, (_, i) =>
+    clientProcess(url, Math.floor(CLIENTS / PROCESSES) + (i < CLIENTS % PROCESSES ? 1 : 0), cert.certPath),
+  );
+  await Promise.all(clients.map((c) => c.ready));
+  const connectMs = Date.now() - started;
+  const rssConnected = process.memoryUsage().rss;
+  const sentAt = now();
+  await server.app.pipeline.handle({
+    kind: 'start',
+    event: { eventId: 4242n, monitorId: 1, monitorName: 'Front Door', cause: 'Motion', notes: 'Motion: zone1', startTime: Math.floor(Date.now() / 1000), endTime: null, alarmFrames: 1, maxScore: 20 },
+  });
+  const queuedMs = now() - sentAt;
+  const results = await Promise.all(clients.map((c) => c.result));
+  const last = Math.max(...results.map((r) => r.arrivals[1]));
+  const first = Math.min(...results.map((r) => r.arrivals[0]));
+  const delivered = results.reduce((n, r) => n + r.count, 0);
+  const mb = (n: number) => (n / 1024 / 1024).toFixed(0);
+  console.log(`${CLIENTS} wss:// clients connected and authenticated in ${connectMs} ms (${PROCESSES} client processes)`);
+  console.log(`server: alarm built and queued to every socket in ${queuedMs.toFixed(1)} ms`);
+  console.log(`one alarm: first client after ${(first - sentAt).toFixed(1)} ms, last (${delivered}/${CLIENTS}) after ${(last - sentAt).toFixed(1)} ms`);
+  console.log(`server process RSS: ${mb(rssBefore)} MB before, ${mb(rssConnected)} MB with ${CLIENTS} TLS connections (includes the test harness)`);
+} finally {
+  await server.stop();
+  await db.drop();
+  cert.cleanup();
+  process.exit(0);
+}

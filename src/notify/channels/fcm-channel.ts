@@ -1,0 +1,94 @@
+import type { EventBus } from '../../event-bus.js';
+import { errorMessage } from '../../errors.js';
+import type { Logger } from '../../log/logger.js';
+import type { PayloadOptions } from '../../push/fcm-payload.js';
+import { buildPushContent } from '../../push/fcm-payload.js';
+import type { FcmSender } from '../../push/fcm-sender.js';
+import { dispatchPush } from '../../push/push-dispatch.js';
+import type { PushDevices } from '../../push/push-devices.js';
+import { tokenFilter, type TokenRecord, type TokenStore } from '../../tokens/token-store.js';
+import type { MonitorVisibility } from '../../zm/auth/permissions.js';
+import { decide } from '../recipients.js';
+import type { Notification, ZmesEvents } from '../types.js';
+
+/** The monitor permissions of the ZoneMinder user a token was registered by. */
+export type VisibilityOf = (zmUser: string | undefined) => Promise<MonitorVisibility>;
+
+/**
+ * Delivers notifications by Firebase push to every registered device whose filter, interval and
+ * ZoneMinder permissions allow it, whether or not the app is connected; a connected owner socket
+ * then gets the alarm frame too (`supplementary` after a successful push, the normal frame when
+ * the push could not be sent), so a phone is alerted exactly once.
+ */
+export class FcmChannel {
+  private dispose: (() => void) | undefined;
+  private readonly inflight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly bus: EventBus<ZmesEvents>,
+    private readonly store: TokenStore,
+    private readonly sender: Pick<FcmSender, 'send'>,
+    private readonly devices: PushDevices,
+    private readonly payload: PayloadOptions,
+    private readonly visibilityOf: VisibilityOf,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  start(): void {
+    this.dispose ??= this.bus.on('notification', (n) => this.track(this.deliver(n)));
+  }
+
+  /** Unsubscribes and waits for pushes under way (their retries are bounded by the sender). */
+  async stop(): Promise<void> {
+    this.dispose?.();
+    this.dispose = undefined;
+    await Promise.allSettled([...this.inflight]);
+  }
+
+  async deliver(notification: Notification): Promise<void> {
+    if (!notification.channels.has('fcm')) return;
+    const { event, phase } = notification;
+    const now = this.now();
+    const eligible: TokenRecord[] = [];
+    for (const record of this.store.all()) {
+      if (record.pushstate !== 'enabled') continue;
+      const visibility = await this.visibilityOf(record.zmUser);
+      const verdict = decide(
+        { visibility, filter: tokenFilter(record), lastSentAt: record.lastSent[String(event.monitorId)] },
+        event.monitorId,
+        phase,
+        now,
+      );
+      if (verdict === 'send') eligible.push(record);
+    }
+    if (eligible.length === 0) return;
+    const content = buildPushContent(notification, this.payload);
+    const answered = new Set<string>();
+    let ok = 0;
+    let failed = 0;
+    let removed = 0;
+    await dispatchPush({ store: this.store, sender: this.sender, log: this.log }, content, eligible, {
+      now,
+      onResult: (result) => {
+        answered.add(result.token);
+        if (result.status === 'ok') ok++;
+        else if (result.status === 'invalid-token') removed++;
+        else failed++;
+        this.devices.owner(result.token)?.send(result.status === 'ok' ? notification.frames.supplementary : notification.frames.normal);
+      },
+    });
+    // Devices skipped before sending (monthly cap) still get the alarm on their open socket.
+    for (const record of eligible) if (!answered.has(record.token)) this.devices.owner(record.token)?.send(notification.frames.normal);
+    this.log.info(
+      `event ${event.eventId} ${phase} on monitor ${event.monitorName} (${event.monitorId}): push sent to ${ok} of ${eligible.length} device(s)` +
+        (failed + removed > 0 ? ` (${failed} failed, ${removed} invalid token(s) removed)` : ''),
+    );
+  }
+
+  private track(work: Promise<void>): void {
+    const guarded = work.catch((err: unknown) => this.log.error(`push delivery failed: ${errorMessage(err)}`));
+    this.inflight.add(guarded);
+    void guarded.finally(() => this.inflight.delete(guarded));
+  }
+}
