@@ -147,3 +147,28 @@ test('with fcm.enable off, push frames get PUSHDISABLED', async () => {
     await off.stop();
   }
 });
+
+test('a zmNinjaNg token frame without lists keeps the stored filter, and the badge frame sets the iOS badge', async () => {
+  const ng = async (token: Record<string, string>) => {
+    const c = await connectClient(server.url);
+    clients.push(c);
+    c.send({ event: 'auth', data: { user: 'owner', password: 'pw', appversion: '1.2.3' }, category: 'normal' });
+    await c.next((f) => f['event'] === 'auth');
+    c.send({ event: 'push', data: { type: 'token', token: 'tok-ng', platform: 'ios', state: 'enabled', profile: 'Home', ...token } });
+    c.send({ event: 'push', data: { type: 'badge', badge: 5 } });
+    c.send({ event: 'control', data: { type: 'version' } });
+    await c.next((f) => f['type'] === 'version');
+    return c;
+  };
+  await (await ng({ monlist: String(drive), intlist: '0' })).close();
+  await (await ng({})).close();
+  const onFront = await sim.startEvent(front);
+  const onDrive = await sim.startEvent(drive);
+  await until(() => pushesTo('tok-ng').length >= 1, 'push for the Driveway');
+  const barrier = await sim.startEvent(drive);
+  await until(() => pushesTo('tok-ng').length >= 2, 'second push');
+  const messages = pushesTo('tok-ng').map((r) => (r.body as { message: { data: { eid: string }; apns: { payload: { aps: { badge: number } } } } }).message);
+  assert.deepEqual(messages.map((m) => m.data.eid), [String(onDrive), String(barrier)], 'the stored monlist still filters out the Front Door');
+  assert.deepEqual(messages.map((m) => m.apns.payload.aps.badge), [6, 7]);
+  for (const id of [onFront, onDrive, barrier]) await sim.endEvent(id);
+});
