@@ -98,7 +98,7 @@ test('an end waits for a slow stage of the same event, so it never overtakes the
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
   pipeline.addStage(async (draft) => {
-    if (draft.phase === 'start') await gate;
+    if (draft.phase === 'start' && draft.event.eventId === event.eventId) await gate;
     return draft;
   });
   const start = pipeline.handle({ kind: 'start', event });
