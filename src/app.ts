@@ -35,6 +35,8 @@ import { FcmChannel } from './notify/channels/fcm-channel.js';
 import { UserVisibility } from './zm/auth/user-visibility.js';
 import type { PictureUrl } from './notify/pipeline.js';
 import { MemoryLastSent } from './notify/throttle.js';
+import { createNotificationStages } from './notify/stages.js';
+import { createEscontrol, trackMonitorIds } from './escontrol/escontrol.js';
 
 export interface RunningApp {
   /** The WebSocket port actually bound (differs from the config when it asks for 0). */
@@ -54,6 +56,8 @@ export interface AppDependencies {
   firebaseApp?: FirebaseApp;
   /** Extra settings for the FCM proxy transport (e.g. an agent trusting a test CA). */
   proxy?: Omit<ProxyTransportOptions, 'url' | 'key'>;
+  /** What the escontrol `restart` command calls (src/main.ts restarts in-process). */
+  restart?: () => void;
 }
 
 export function dbSettingsFrom(config: Config): DbSettings {
@@ -140,6 +144,20 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
     pictureUrlFrom(config),
   );
 
+  const monitorIds = trackMonitorIds(bus);
+  const escontrol = createEscontrol({
+    config,
+    log: log.child('escontrol'),
+    restart: deps.restart ?? (() => log.warn('escontrol restart requested, but this process cannot restart itself')),
+    monitors: monitorIds.ids,
+  });
+  sessions.setAdminInterface(escontrol.handler);
+  // First stage: a muted monitor costs nothing further, and rules must see the forced mark.
+  pipeline.addStage(escontrol.stage);
+  // Then the rules and hooks (rules → hooks → rules: a time-only mute runs no hook).
+  const notifyStages = createNotificationStages(config, { db, log: log.child('hooks'), clock, forced: escontrol.isForced });
+  for (const stage of notifyStages.stages) pipeline.addStage(stage);
+
   const push = log.child('push');
   const { options: payloadOptions, warnings: payloadWarnings } = payloadOptionsFromConfig(config);
   for (const warning of payloadWarnings) push.warn(warning);
@@ -181,7 +199,9 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
   try {
     await runner.start([
       ...(tokenStore ? [tokenStore] : []),
+      ...escontrol.services,
       db,
+      notifyStages,
       ...(sender ? [sender] : []),
       server,
       ...channels,
@@ -208,6 +228,7 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
       wsChannel.stop();
       await fcmChannel?.stop();
       await runner.stop();
+      monitorIds.dispose();
       log.info('zmes stopped');
     },
   };

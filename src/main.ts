@@ -5,29 +5,19 @@
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { startApp } from './app.js';
-import { loadConfig, secretValues, type LoadedConfig } from './config/load.js';
+import type { LoadOptions, LoadedConfig } from './config/load.js';
+import { loadConfigWithEscontrol } from './escontrol/startup-overrides.js';
+import { migrateConfig } from './config/migrate/cli.js';
 import { renderConfig } from './config/print.js';
-import { errorMessage, isZmesError } from './errors.js';
-import { createLogger, type Logger } from './log/logger.js';
+import { errorMessage } from './errors.js';
+import { EXIT, exitCodeFor, runServer } from './server-runner.js';
 import { ZMES_VERSION } from './version.js';
 
-/** Exit codes, from sysexits.h where one fits. */
-const EXIT = {
-  ok: 0,
-  /** Runtime failure: cannot listen, database unreachable, … */
-  failure: 1,
-  /** EX_USAGE */
-  usage: 64,
-  /** EX_SOFTWARE: a bug */
-  internal: 70,
-  /** EX_CONFIG */
-  config: 78,
-} as const;
 
 const DEFAULT_CONFIG_FILE = '/etc/zm/zmeventnotification.yml';
 
 const USAGE = `Usage: zmes [--config FILE] [--check-config] [--debug]
+       zmes migrate-config [options] FILE   (zmes migrate-config --help)
        zmes --help | --version
 
 ZoneMinder event notification server, compatible with zmNinja and the classic
@@ -86,19 +76,6 @@ function parseCommandLine(args: string[]): CommandLine {
   };
 }
 
-function exitCodeFor(err: unknown): number {
-  if (!isZmesError(err)) return EXIT.internal;
-  switch (err.code) {
-    case 'ZMES_CONFIG_INVALID':
-    case 'ZMES_CONFIG_FILE':
-    case 'ZMES_SECRET_MISSING':
-      return EXIT.config;
-    case 'ZMES_INTERNAL':
-      return EXIT.internal;
-    default:
-      return EXIT.failure;
-  }
-}
 
 const print = (text: string) => process.stdout.write(text);
 const complain = (text: string) => process.stderr.write(`zmes: ${text}\n`);
@@ -106,6 +83,10 @@ const complain = (text: string) => process.stderr.write(`zmes: ${text}\n`);
 type Outcome = { code: number; running: boolean };
 
 async function main(args: string[]): Promise<Outcome> {
+  if (args[0] === 'migrate-config') {
+    const code = await migrateConfig(args.slice(1), { stdout: print, stderr: (text) => process.stderr.write(text) });
+    return { code, running: false };
+  }
   let cli: CommandLine;
   try {
     cli = parseCommandLine(args);
@@ -125,9 +106,11 @@ async function main(args: string[]): Promise<Outcome> {
 
   // The classic default file is optional; a file named on the command line is not.
   const file = cli.config ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
+  // With general.use_escontrol_interface on, the admin's stored `edit` overrides apply too.
+  const loadOptions: LoadOptions = file === undefined ? {} : { file };
   let loaded: LoadedConfig;
   try {
-    loaded = loadConfig(file === undefined ? {} : { file });
+    loaded = loadConfigWithEscontrol(loadOptions);
   } catch (err) {
     complain(`configuration error: ${errorMessage(err)}`);
     return { code: exitCodeFor(err), running: false };
@@ -138,61 +121,15 @@ async function main(args: string[]): Promise<Outcome> {
     print(renderConfig({ ...loaded, file: file ?? null, title: `zmes ${ZMES_VERSION}` }));
     return { code: EXIT.ok, running: false };
   }
-  return { code: await run(loaded, file, cli.debug), running: true };
-}
-
-/** Runs the server until SIGTERM or SIGINT; resolves with the exit code. */
-async function run(loaded: LoadedConfig, file: string | undefined, debug: boolean): Promise<number> {
-  const { config } = loaded;
-  const log = createLogger({ level: debug ? 'debug' : config.general.log_level, redact: secretValues(config) });
-  process.on('uncaughtException', (err) => fatal(log, err));
-  process.on('unhandledRejection', (err) => fatal(log, err));
-
-  type Running = { stop(): Promise<void> };
-  let app: Running | undefined;
-  let stopping = false;
-  let finish: (code: number) => void = () => undefined;
-  const finished = new Promise<number>((resolve) => (finish = resolve));
-  const stop = (running: Running) =>
-    running.stop().then(
-      () => finish(EXIT.ok),
-      (err: unknown) => {
-        log.error(`failed to stop cleanly: ${errorMessage(err)}`);
-        finish(EXIT.failure);
-      },
-    );
-  // Installed before anything starts, so a signal during a slow start still stops cleanly.
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      log.warn(`${signal} received again: exiting without waiting`);
-      process.exit(EXIT.failure);
-    }
-    stopping = true;
-    log.info(`${signal} received: stopping`);
-    if (app !== undefined) void stop(app);
+  return {
+    code: await runServer({
+      loaded,
+      reload: () => loadConfigWithEscontrol(loadOptions),
+      debug: cli.debug,
+      origin: file === undefined ? 'no configuration file: built-in defaults and ZMES_* variables' : `configuration read from ${file}`,
+    }),
+    running: true,
   };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
-
-  log.info(file === undefined ? 'no configuration file: built-in defaults and ZMES_* variables' : `configuration read from ${file}`);
-  for (const warning of loaded.warnings) log.warn(warning);
-  log.debug(() => renderConfig({ ...loaded, file: file ?? null }).trimEnd());
-
-  let started: Running;
-  try {
-    started = await startApp(config, log);
-  } catch (err) {
-    log.error(`cannot start: ${errorMessage(err)}`);
-    return exitCodeFor(err);
-  }
-  app = started;
-  if (stopping) void stop(started);
-  return finished;
-}
-
-function fatal(log: Logger, err: unknown): never {
-  log.error(`internal error: ${err instanceof Error && err.stack ? err.stack : errorMessage(err)}`);
-  process.exit(EXIT.internal);
 }
 
 main(process.argv.slice(2)).then(

@@ -78,8 +78,10 @@ export class NotificationPipeline {
   private async process(change: ZmEventChange): Promise<Notification | null> {
     const phase = phaseOf(change);
     if (phase === null) return null;
-    if (phase === 'start' && !this.options.sendStart) return null;
-    if (phase === 'end' && !this.options.sendEnd) return null;
+    // A phase that notifies nobody still runs the stages: hooks do their work (Notes, user
+    // scripts) whether or not a notification follows, as in the classic server.
+    const notifies = phase === 'start' ? this.options.sendStart : this.options.sendEnd;
+    if (!notifies && this.stages.length === 0) return null;
     let draft: DraftNotification | null = {
       phase,
       event: change.event,
@@ -97,6 +99,7 @@ export class NotificationPipeline {
         return null;
       }
     }
+    if (!notifies) return null;
     const notification = freeze(draft, this.now());
     this.bus.emit('notification', notification);
     return notification;

@@ -78,21 +78,6 @@ export function escontrolNotSupportedFrame(request: JsonObject): string {
   return JSON.stringify({ event: 'escontrol', type: 'command', status: 'Fail', reason: 'NOTSUPPORTED', request });
 }
 
-/**
- * Refusal for a known command this server does not carry out yet. It keeps the classic reason
- * code (admin scripts only know NOTSUPPORTED) and says why in an extra key.
- */
-export function escontrolNotImplementedFrame(request: JsonObject): string {
-  return JSON.stringify({
-    event: 'escontrol',
-    type: 'command',
-    status: 'Fail',
-    reason: 'NOTSUPPORTED',
-    request,
-    detail: 'not implemented yet',
-  });
-}
-
 // ---------------------------------------------------------------------------------------------
 // parser rejections
 

@@ -13,6 +13,9 @@ import {
   parseMonitorFilter,
   type AuthMessage,
   type ClientMessage,
+  type EscontrolAuthMessage,
+  type EscontrolMessage,
+  type JsonObject,
   type PushTokenMessage,
 } from './protocol.js';
 import * as frames from './frames.js';
@@ -35,6 +38,14 @@ export interface SessionListener {
   closed?(connection: Connection<Session>): void;
 }
 
+/** The admin (escontrol) interface as the protocol layer uses it; src/escontrol implements it. */
+export interface AdminInterface {
+  /** Whether `password` is the admin password; `unconfigured` when none is set. Constant time. */
+  checkPassword(password: string | undefined): 'ok' | 'bad' | 'unconfigured';
+  /** Runs one command (`data` of the frame); `reply` goes to the admin, then `after` runs (restart). */
+  execute(request: JsonObject, who: string): { readonly reply: string; readonly after?: () => void };
+}
+
 /** Close codes: 1008 policy (bad or missing auth), 1011 server error, 1013 try again later. */
 const CLOSE_POLICY = 1008;
 const CLOSE_SERVER_ERROR = 1011;
@@ -46,6 +57,7 @@ const CLOSE_TRY_LATER = 1013;
  */
 export class SessionHandler implements ConnectionHandler<Session> {
   private readonly listeners: SessionListener[] = [];
+  private admin: AdminInterface | undefined;
 
   constructor(
     private readonly options: SessionHandlerOptions,
@@ -54,6 +66,14 @@ export class SessionHandler implements ConnectionHandler<Session> {
     private readonly clock: Clock,
     private readonly log: Logger,
   ) {}
+
+  /**
+   * Plugs in the escontrol admin interface (used only when `escontrolEnabled`); without it,
+   * admin logins are refused as if the interface were off.
+   */
+  setAdminInterface(admin: AdminInterface): void {
+    this.admin = admin;
+  }
 
   /** Returns a disposer. */
   addListener(listener: SessionListener): () => void {
@@ -77,7 +97,7 @@ export class SessionHandler implements ConnectionHandler<Session> {
   onClose(connection: Connection<Session>, code: number, reason: string): void {
     const session = connection.session;
     session.authTimer?.cancel();
-    const who = session.user ? ` (user ${session.user.name})` : '';
+    const who = session.user ? ` (user ${session.user.name})` : session.state === 'admin' ? ' (escontrol admin)' : '';
     this.log.info(`connection #${connection.id} from ${connection.remoteAddress}${who} closed (${code}${reason ? ` ${reason}` : ''})`);
     this.emit((l) => l.closed?.(connection));
   }
@@ -109,9 +129,7 @@ export class SessionHandler implements ConnectionHandler<Session> {
         void this.authenticate(connection, message);
         return;
       case 'auth-escontrol':
-        // The admin interface comes with its own issue; until then it is refused clearly.
-        this.log.info(`connection #${connection.id}: escontrol login refused (${this.options.escontrolEnabled ? 'admin interface not implemented yet' : 'admin interface disabled'})`);
-        connection.send(frames.AUTH_ESCONTROLDISABLED);
+        this.authenticateAdmin(connection, message);
         return;
       case 'control-version':
         connection.send(frames.VERSION_REPLY);
@@ -143,7 +161,8 @@ export class SessionHandler implements ConnectionHandler<Session> {
         } else this.log.debug(() => `connection #${connection.id}: unknown push type "${message.subtype}" ignored`);
         return;
       case 'escontrol':
-        connection.send(this.options.escontrolEnabled ? frames.ESCONTROL_NOTCONTROL : frames.ESCONTROL_DISABLED);
+        if (this.escontrolRefused(connection)) return;
+        this.runAdminCommand(connection, message);
         return;
       case 'unsupported':
         this.log.info(`connection #${connection.id}: unsupported event "${message.echo}"`);
@@ -155,16 +174,85 @@ export class SessionHandler implements ConnectionHandler<Session> {
           connection.send(frames.FILTER_NOAUTH);
           return;
         }
-        if (message.event === 'escontrol') {
-          connection.send(this.options.escontrolEnabled ? frames.ESCONTROL_NOTCONTROL : frames.ESCONTROL_DISABLED);
-          return;
-        }
+        if (message.event === 'escontrol' && this.escontrolRefused(connection)) return;
         this.log.info(`connection #${connection.id}: ${message.event}/${message.type} refused (${message.reason}: ${message.detail})`);
         const reply = frames.rejectionFrame(message.reason);
         if (reply) connection.send(reply);
         return;
       }
     }
+  }
+
+  /** ESCONTROLDISABLED when the interface is off, else NOTCONTROL unless this is an admin connection. */
+  private escontrolRefused(connection: Connection<Session>): boolean {
+    if (!this.options.escontrolEnabled || this.admin === undefined) {
+      connection.send(frames.ESCONTROL_DISABLED);
+      return true;
+    }
+    if (connection.session.state !== 'admin') {
+      this.log.info(`connection #${connection.id}: escontrol command from a connection not logged in as admin (NOTCONTROL)`);
+      connection.send(frames.ESCONTROL_NOTCONTROL);
+      return true;
+    }
+    return false;
+  }
+
+  private runAdminCommand(connection: Connection<Session>, message: EscontrolMessage): void {
+    const admin = this.admin;
+    if (admin === undefined) return;
+    const { reply, after } = admin.execute(message.data, `connection #${connection.id} from ${connection.remoteAddress}`);
+    connection.send(reply);
+    // On the next tick, so the reply is queued before a restart closes the socket (uWS flushes in order).
+    if (after) this.clock.setTimeout(after, 0);
+  }
+
+  /**
+   * The escontrol login (protocol.md §3.3): the admin password, compared in constant time, with
+   * failures counted in the same per-address limiter as normal logins. An admin connection gets
+   * the normal success frame but no `user`, so no channel ever treats it as a recipient.
+   */
+  private authenticateAdmin(connection: Connection<Session>, message: EscontrolAuthMessage): void {
+    const session = connection.session;
+    const remote = connection.remoteAddress;
+    if (!this.options.escontrolEnabled || this.admin === undefined) {
+      this.log.info(
+        `connection #${connection.id} from ${remote}: escontrol login refused (${this.options.escontrolEnabled ? 'admin interface not available' : 'general.use_escontrol_interface is off'})`,
+      );
+      connection.send(frames.AUTH_ESCONTROLDISABLED);
+      return;
+    }
+    if (session.state === 'authenticating') {
+      this.log.info(`connection #${connection.id}: escontrol login ignored, an auth frame is still being checked`);
+      return;
+    }
+    const verdict = this.limiter.check(remote);
+    if (!verdict.allowed) {
+      this.log.warn(`too many failed logins from ${remote}; refusing connection #${connection.id} for ${Math.ceil(verdict.retryAfterMs / 1000)} s`);
+      this.closeWith(connection, undefined, CLOSE_TRY_LATER, 'too many failed logins');
+      return;
+    }
+    const outcome = this.admin.checkPassword(message.password);
+    if (outcome === 'unconfigured') {
+      this.log.warn(
+        `escontrol login from ${remote} refused on connection #${connection.id}: general.escontrol_interface_password is not set (set it to use the admin interface)`,
+      );
+      this.closeWith(connection, frames.AUTH_BADAUTH, CLOSE_POLICY, 'authentication failed');
+      return;
+    }
+    if (outcome === 'bad') {
+      const failures = this.limiter.recordFailure(remote);
+      this.log.warn(`bad escontrol password from ${remote} on connection #${connection.id} (${failures} recent failures)`);
+      this.closeWith(connection, frames.AUTH_BADAUTH, CLOSE_POLICY, 'authentication failed');
+      return;
+    }
+    this.limiter.recordSuccess(remote);
+    session.authTimer?.cancel();
+    session.authTimer = undefined;
+    session.state = 'admin';
+    session.user = undefined;
+    session.push = undefined;
+    connection.send(frames.AUTH_SUCCESS);
+    this.log.info(`escontrol admin login from ${remote} on connection #${connection.id}`);
   }
 
   /** PUSHDISABLED is checked first, then authentication (protocol.md §4). */
@@ -263,7 +351,7 @@ export class SessionHandler implements ConnectionHandler<Session> {
   private authTimedOut(connection: Connection<Session>): void {
     const session = connection.session;
     session.authTimer = undefined;
-    if (connection.closed || session.state === 'authenticated' || session.state === 'closing') return;
+    if (connection.closed || session.state === 'authenticated' || session.state === 'admin' || session.state === 'closing') return;
     this.log.info(`connection #${connection.id} from ${connection.remoteAddress}: no authentication within ${this.options.authTimeoutSec} s`);
     this.closeWith(connection, frames.AUTH_NOAUTH, CLOSE_POLICY, 'authentication timeout');
   }

@@ -17,6 +17,11 @@ export type SessionState =
   /** An auth frame is being checked (DB, bcrypt). */
   | 'authenticating'
   | 'authenticated'
+  /**
+   * Logged in with the escontrol admin password: may run admin commands, is no notification
+   * recipient (its `user` stays undefined) and may not register push tokens or filters.
+   */
+  | 'admin'
   /** Told to go away (bad auth, timeout); frames are ignored until the socket closes. */
   | 'closing';
 

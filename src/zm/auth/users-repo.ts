@@ -40,9 +40,31 @@ export class ZmUserDirectory implements UserDirectory {
     private readonly schema: () => Promise<ZmSchema>,
     private readonly clock: Pick<Clock, 'now'>,
     private readonly configTtlMs = 60_000,
+    /**
+     * How long a user row read for one login also answers others. A reconnect storm (every
+     * phone at once after a restart) then costs one query per user instead of one per socket;
+     * a user disabled in ZoneMinder is refused at most this much later.
+     */
+    private readonly userTtlMs = 5_000,
   ) {}
 
-  async findUser(username: string): Promise<StoredUser | null> {
+  private readonly recentUsers = new Map<string, { row: Promise<StoredUser | null>; expiresAt: number }>();
+
+  findUser(username: string): Promise<StoredUser | null> {
+    const now = this.clock.now();
+    const recent = this.recentUsers.get(username);
+    if (recent && recent.expiresAt > now) return recent.row;
+    const row = this.readUser(username);
+    this.recentUsers.set(username, { row, expiresAt: now + this.userTtlMs });
+    // Failures are not remembered, and the map never outgrows the users actually logging in.
+    row.catch(() => this.recentUsers.delete(username));
+    if (this.recentUsers.size > 1000) {
+      for (const [name, entry] of this.recentUsers) if (entry.expiresAt <= now) this.recentUsers.delete(name);
+    }
+    return row;
+  }
+
+  private async readUser(username: string): Promise<StoredUser | null> {
     const { caseInsensitiveUsernames } = await this.authConfig();
     const schema = await this.schema();
     const columns = ['Id', 'Username', 'Password', 'Enabled', 'Events', 'Monitors', 'TokenMinExpiry'];

@@ -206,7 +206,7 @@ describe('frames of protocol.md', () => {
     await client.close();
   });
 
-  test('escontrol logins are refused clearly until the admin interface exists', async () => {
+  test('escontrol logins are refused with ESCONTROLDISABLED while the admin interface is off', async () => {
     const client = await connectClient(server.url);
     client.send({ event: 'auth', category: 'escontrol', data: { password: 'x' } });
     assert.deepEqual(await client.next(), { event: 'auth', type: '', status: 'Fail', reason: 'ESCONTROLDISABLED' });

@@ -110,3 +110,15 @@ test('an end waits for a slow stage of the same event, so it never overtakes the
   await Promise.all([start, end]);
   assert.deepEqual(seen.map((n) => `${n.event.eventId}:${n.phase}`), ['5:start', '9007199254740993:start', '9007199254740993:end']);
 });
+
+test('stages run for a phase whose notifications are off, and nothing is notified', async () => {
+  const { pipeline, seen } = setup({ sendEnd: false });
+  const ran: string[] = [];
+  pipeline.addStage((draft) => {
+    ran.push(draft.phase);
+    return draft;
+  });
+  await pipeline.handle({ kind: 'end', event: { ...event, endTime: 1_800_000_010 }, how: 'ended' });
+  assert.deepEqual(ran, ['end']);
+  assert.equal(seen.length, 0);
+});
