@@ -130,7 +130,7 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
     sessions,
     log.child('ws'),
   );
-  if (!config.auth.enable) log.warn('auth.enable is off: any credentials are accepted');
+  if (!config.auth.enable) log.warn('auth.enable is off: every login is accepted, whatever its credentials');
 
   const bus = new EventBus<ZmesEvents>(log.child('bus'));
   const pipeline = new NotificationPipeline(

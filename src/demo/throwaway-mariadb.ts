@@ -9,12 +9,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { chown, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection } from 'mariadb';
 import type { DbServer } from './zm-database.js';
+import { logTail, signalAndWait } from './child-process.js';
 
 export interface PrivateMariadb extends DbServer {
   host: '127.0.0.1';
@@ -101,19 +102,19 @@ export async function startPrivateMariadb(): Promise<PrivateMariadb> {
       try {
         await waitUntilAnswering(port, proc, errorLog);
       } catch (err) {
-        await signalAndWait(proc, 'SIGKILL');
+        await signalAndWait(proc, 'SIGKILL', 'mariadbd', 60_000);
         throw err;
       }
     },
     async stop() {
-      if (child !== null) await signalAndWait(child, 'SIGTERM');
+      if (child !== null) await signalAndWait(child, 'SIGTERM', 'mariadbd', 60_000);
     },
     async kill() {
-      if (child !== null) await signalAndWait(child, 'SIGKILL');
+      if (child !== null) await signalAndWait(child, 'SIGKILL', 'mariadbd', 60_000);
     },
     destroy() {
       destroyed ??= (async () => {
-        if (child !== null) await signalAndWait(child, 'SIGTERM', 20_000).catch(() => signalAndWait(child!, 'SIGKILL'));
+        if (child !== null) await signalAndWait(child, 'SIGTERM', 'mariadbd', 20_000).catch(() => signalAndWait(child!, 'SIGKILL', 'mariadbd', 60_000));
         await rm(baseDir, { recursive: true, force: true });
       })();
       return destroyed;
@@ -169,7 +170,7 @@ async function waitUntilAnswering(port: number, proc: ChildProcess, errorLog: st
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (proc.exitCode !== null || proc.signalCode !== null) {
-      throw new Error(`private mariadbd exited during start-up: ${await tail(errorLog)}`);
+      throw new Error(`private mariadbd exited during start-up: ${await logTail(errorLog)}`);
     }
     try {
       const conn = await createConnection({ host: '127.0.0.1', port, user: 'root', password: '', connectTimeout: 1000 });
@@ -177,29 +178,13 @@ async function waitUntilAnswering(port: number, proc: ChildProcess, errorLog: st
       return;
     } catch (err) {
       if (Date.now() > deadline) {
-        throw new Error(`private mariadbd did not answer on port ${port} (${String(err)}): ${await tail(errorLog)}`);
+        throw new Error(`private mariadbd did not answer on port ${port} (${String(err)}): ${await logTail(errorLog)}`);
       }
     }
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
-function signalAndWait(proc: ChildProcess, signal: NodeJS.Signals, timeoutMs = 60_000): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`mariadbd did not exit within ${timeoutMs} ms of ${signal}`)), timeoutMs);
-    proc.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    proc.kill(signal);
-  });
-}
-
-async function tail(file: string): Promise<string> {
-  const text = await readFile(file, 'utf8').catch(() => '(no error log)');
-  return text.trim().split('\n').slice(-5).join(' | ');
-}
 
 /** A test process that dies without cleaning up must not leave servers running. */
 function installExitHook(): void {

@@ -211,7 +211,7 @@ export class ZmDatabase implements Service, SqlReader {
     return toWriteResult(result, sql);
   }
 
-  /** A cheap round trip through the same outage bookkeeping as any query. */
+  /** A cheap round trip through the same outage bookkeeping as every query. */
   async ping(): Promise<void> {
     await this.run('SELECT 1', [], true);
   }

@@ -12,10 +12,11 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect as netConnect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { logTail, signalAndWait } from '../../src/demo/child-process.js';
 
 const MOSQUITTO = '/usr/sbin/mosquitto';
 const MOSQUITTO_PASSWD = '/usr/bin/mosquitto_passwd';
@@ -113,16 +114,16 @@ export async function startPrivateMosquitto(options: PrivateMosquittoOptions = {
       try {
         for (const p of ports) await waitUntilListening(p, proc, logFile);
       } catch (err) {
-        await signalAndWait(proc, 'SIGKILL');
+        await signalAndWait(proc, 'SIGKILL', 'mosquitto', 15_000);
         throw err;
       }
     },
     async stop() {
-      if (child !== null) await signalAndWait(child, 'SIGTERM');
+      if (child !== null) await signalAndWait(child, 'SIGTERM', 'mosquitto', 15_000);
     },
     destroy() {
       destroyed ??= (async () => {
-        if (child !== null) await signalAndWait(child, 'SIGTERM').catch(() => signalAndWait(child!, 'SIGKILL'));
+        if (child !== null) await signalAndWait(child, 'SIGTERM', 'mosquitto', 15_000).catch(() => signalAndWait(child!, 'SIGKILL', 'mosquitto', 15_000));
         await rm(baseDir, { recursive: true, force: true });
       })();
       return destroyed;
@@ -173,27 +174,11 @@ async function waitUntilListening(port: number, proc: ChildProcess, logFile: str
   const deadline = Date.now() + 15_000;
   for (;;) {
     if (proc.exitCode !== null || proc.signalCode !== null) {
-      throw new Error(`private mosquitto exited during start-up: ${await tail(logFile)}`);
+      throw new Error(`private mosquitto exited during start-up: ${await logTail(logFile)}`);
     }
     if (await canConnect(port)) return;
-    if (Date.now() > deadline) throw new Error(`private mosquitto did not listen on port ${port}: ${await tail(logFile)}`);
+    if (Date.now() > deadline) throw new Error(`private mosquitto did not listen on port ${port}: ${await logTail(logFile)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
-function signalAndWait(proc: ChildProcess, signal: NodeJS.Signals, timeoutMs = 15_000): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`mosquitto did not exit within ${timeoutMs} ms of ${signal}`)), timeoutMs);
-    proc.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    proc.kill(signal);
-  });
-}
-
-async function tail(file: string): Promise<string> {
-  const text = await readFile(file, 'utf8').catch(() => '(no log)');
-  return text.trim().split('\n').slice(-5).join(' | ');
-}
