@@ -8,6 +8,8 @@ import { generateCertificate } from '../test/helpers/certs.js';
 import { startTestServer } from '../test/helpers/zmes-server.js';
 
 const CLIENTS = Number(process.argv[2] ?? 10_000);
+/** `--plain` measures ws:// instead of wss://, to separate TLS from the rest. */
+const TLS = !process.argv.includes('--plain');
 const PROCESSES = 2;
 const now = () => performance.timeOrigin + performance.now();
 
@@ -36,9 +38,8 @@ const db = await createZmTestDatabase({ appUser: true });
 const cert = generateCertificate();
 const server = await startTestServer(db.appSettings!, {
   'auth.enable': false,
-  'ssl.enable': true,
-  'ssl.cert': cert.certPath,
-  'ssl.key': cert.keyPath,
+  'ssl.enable': TLS,
+  ...(TLS ? { 'ssl.cert': cert.certPath, 'ssl.key': cert.keyPath } : {}),
   'general.log_level': 'warn',
   'network.max_connections': CLIENTS + 10,
 });
@@ -63,10 +64,10 @@ try {
   const first = Math.min(...results.map((r) => r.arrivals[0]));
   const delivered = results.reduce((n, r) => n + r.count, 0);
   const mb = (n: number) => (n / 1024 / 1024).toFixed(0);
-  console.log(`${CLIENTS} wss:// clients connected and authenticated in ${connectMs} ms (${PROCESSES} client processes)`);
+  console.log(`${CLIENTS} ${TLS ? 'wss' : 'ws'}:// clients connected and authenticated in ${connectMs} ms (${PROCESSES} client processes)`);
   console.log(`server: alarm built and queued to every socket in ${queuedMs.toFixed(1)} ms`);
   console.log(`one alarm: first client after ${(first - sentAt).toFixed(1)} ms, last (${delivered}/${CLIENTS}) after ${(last - sentAt).toFixed(1)} ms`);
-  console.log(`server process RSS: ${mb(rssBefore)} MB before, ${mb(rssConnected)} MB with ${CLIENTS} TLS connections (includes the test harness)`);
+  console.log(`server process RSS: ${mb(rssBefore)} MB before, ${mb(rssConnected)} MB with ${CLIENTS} ${TLS ? 'TLS ' : ''}connections (includes the test harness)`);
 } finally {
   await server.stop();
   await db.drop();
