@@ -66,7 +66,7 @@ if [ "${ZMES_IMAGE_REFRESH:-0}" = 1 ] || [ ! -f "$ROOTFS/.zmes-debootstrap-done"
 else
   echo "cached (ZMES_IMAGE_REFRESH=1 rebuilds it)"
 fi
-glibc="$(chroot "$ROOTFS" /usr/bin/ldd --version | head -1 | grep -o '[0-9.]*$')"
+glibc="$(chroot "$ROOTFS" /usr/bin/ldd --version | sed -n 1p | grep -o '[0-9.]*$')"
 echo "Debian $(cat "$ROOTFS/etc/debian_version"), glibc $glibc"
 if printf '%s\n%s\n' 2.38 "$glibc" | sort -V -C; then pass "Debian $SUITE rootfs, glibc $glibc (>= 2.38)"; else fail "glibc $glibc < 2.38"; fi
 
@@ -154,7 +154,7 @@ if [ "$ready" = 1 ]; then pass "zmes/run started zmes (wss on port $port inside 
 
 sleep 5
 if kill -0 "$server_pid" 2>/dev/null && grep -qiE 'database|db\]' "$log"; then
-  grep -iE 'unreachable|unavailable|retry|database' "$log" | head -3 | sed 's/^/  /'
+  grep -iE 'unreachable|unavailable|retry|database' "$log" | sed -n '1,3s/^/  /p'
   pass "zmes keeps running while the database is unreachable"
 else
   sed 's/^/  /' "$log"
