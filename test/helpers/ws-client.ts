@@ -62,12 +62,12 @@ export function connectClient(url: string, options: ConnectOptions = {}): Promis
           }
           if (ws.readyState === WebSocket.CLOSED) {
             cleanup();
-            reject(new Error(`connection closed while waiting for a frame; got ${JSON.stringify(frames)}`));
+            reject(new Error(`connection closed while waiting for a frame; got ${summary(frames)}`));
           }
         };
         const timer = setTimeout(() => {
           cleanup();
-          reject(new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(frames)}`));
+          reject(new Error(`no matching frame within ${timeoutMs} ms; got ${summary(frames)}`));
         }, timeoutMs);
         const cleanup = () => {
           clearTimeout(timer);
@@ -87,4 +87,10 @@ export function connectClient(url: string, options: ConnectOptions = {}): Promis
     ws.once('error', reject);
     ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: HTTP ${res.statusCode}`)));
   });
+}
+
+/** The frames received, cut short so that a failing test's message stays readable. */
+function summary(frames: unknown[]): string {
+  const text = JSON.stringify(frames);
+  return text.length > 2000 ? `${text.slice(0, 2000)}… (${frames.length} frames)` : text;
 }
