@@ -3,7 +3,7 @@
  * carries them, broker settings for tests, a clock whose timers fire only when told, and a
  * condition poller for state that has no event to wait on.
  */
-import type { Clock, Timer } from '../../src/clock.js';
+import { manualClock as sharedManualClock, type ManualClock } from './manual-clock.js';
 import { DEFAULT_RECONNECT, type MqttSettings } from '../../src/mqtt/mqtt-client.js';
 import { topicLayout } from '../../src/mqtt/topics.js';
 import type { ChannelName, Notification, Phase, ZmEvent } from '../../src/notify/types.js';
@@ -79,43 +79,10 @@ export function testSettings(port: number, topic: string, overrides: Partial<Mqt
   };
 }
 
-export interface ManualClock extends Clock {
-  /** Moves time forward and runs the timers that are due, in order. */
-  advance(ms: number): void;
-  readonly pending: number;
-}
+export type { ManualClock } from './manual-clock.js';
 
 export function manualClock(start = 1_767_225_600_000): ManualClock {
-  let now = start;
-  let nextId = 0;
-  const timers = new Map<number, { at: number; fn: () => void; every: number | null }>();
-  const schedule = (fn: () => void, ms: number, every: number | null): Timer => {
-    const id = nextId++;
-    timers.set(id, { at: now + ms, fn, every });
-    return { cancel: () => timers.delete(id) };
-  };
-  return {
-    now: () => now,
-    setTimeout: (fn, ms) => schedule(fn, ms, null),
-    setInterval: (fn, ms) => schedule(fn, ms, ms),
-    get pending() {
-      return timers.size;
-    },
-    advance(ms) {
-      const target = now + ms;
-      for (;;) {
-        let due: [number, { at: number; fn: () => void; every: number | null }] | undefined;
-        for (const entry of timers) if (entry[1].at <= target && (!due || entry[1].at < due[1].at)) due = entry;
-        if (!due) break;
-        const [id, timer] = due;
-        now = timer.at;
-        if (timer.every === null) timers.delete(id);
-        else timer.at += timer.every;
-        timer.fn();
-      }
-      now = target;
-    },
-  };
+  return sharedManualClock(start);
 }
 
 /** Polls a condition (for state without an event to wait on); the limit only stops a hung test. */

@@ -1,3 +1,4 @@
+import { manualClock, type ManualClock } from './manual-clock.js';
 /** Notifications, payload options and push requests for the push tests and the benchmark. */
 import type { Notification, Phase, ZmEvent } from '../../src/notify/types.js';
 import type { PayloadOptions, PushContent, PushRequest, PushTarget } from '../../src/push/fcm-payload.js';
@@ -67,48 +68,10 @@ export function makeRequests(tokens: readonly string[], content: PushContent = m
 }
 
 // ---------------------------------------------------------------------------------------------
-// A clock whose timers run only when the test advances it.
-
-export interface TestClock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): { cancel(): void };
-  setInterval(fn: () => void, ms: number): { cancel(): void };
-  /** Moves time forward, running due timers in order. */
-  advance(ms: number): void;
-  readonly pending: number;
-}
+export type TestClock = ManualClock;
 
 export function testClock(start = DETECTED_AT): TestClock {
-  let now = start;
-  let nextId = 0;
-  const timers = new Map<number, { at: number; fn: () => void; every: number | null }>();
-  const schedule = (fn: () => void, ms: number, every: number | null) => {
-    const id = nextId++;
-    timers.set(id, { at: now + Math.max(0, ms), fn, every });
-    return { cancel: () => void timers.delete(id) };
-  };
-  return {
-    now: () => now,
-    setTimeout: (fn, ms) => schedule(fn, ms, null),
-    setInterval: (fn, ms) => schedule(fn, ms, ms),
-    get pending() {
-      return timers.size;
-    },
-    advance(ms) {
-      const end = now + ms;
-      for (;;) {
-        let nextKey: number | undefined;
-        let next: { at: number; fn: () => void; every: number | null } | undefined;
-        for (const [key, timer] of timers) if (timer.at <= end && (next === undefined || timer.at < next.at)) [nextKey, next] = [key, timer];
-        if (next === undefined || nextKey === undefined) break;
-        now = next.at;
-        if (next.every === null) timers.delete(nextKey);
-        else next.at += Math.max(1, next.every);
-        next.fn();
-      }
-      now = end;
-    },
-  };
+  return manualClock(start);
 }
 
 /** Lets pending promise callbacks and I/O callbacks run. */
