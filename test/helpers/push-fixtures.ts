@@ -1,5 +1,5 @@
-import { manualClock, type ManualClock } from './manual-clock.js';
 /** Notifications, payload options and push requests for the push tests and the benchmark. */
+import { manualClock, type ManualClock } from './manual-clock.js';
 import type { Notification, Phase, ZmEvent } from '../../src/notify/types.js';
 import type { PayloadOptions, PushContent, PushRequest, PushTarget } from '../../src/push/fcm-payload.js';
 import { buildPushContent } from '../../src/push/fcm-payload.js';
