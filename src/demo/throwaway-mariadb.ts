@@ -10,31 +10,20 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection } from 'mariadb';
 import type { DbServer } from './zm-database.js';
-import { logTail, signalAndWait } from './child-process.js';
+import { freeLoopbackPort, logTail, superviseProcess, type SupervisedProcess } from './child-process.js';
 
-export interface PrivateMariadb extends DbServer {
+/** start() restarts on the same data directory and port; stop() is SIGTERM, kill() SIGKILL. */
+export interface PrivateMariadb extends DbServer, SupervisedProcess {
   host: '127.0.0.1';
   /** The temporary folder holding data/, run/ and the error log. */
   baseDir: string;
-  readonly running: boolean;
-  /** Starts the server again on the same data directory and port; waits until it answers. */
-  start(): Promise<void>;
-  /** Graceful shutdown (SIGTERM); waits until the process has exited. */
-  stop(): Promise<void>;
-  /** SIGKILL, as in a crash or power loss; waits until the process has exited. */
-  kill(): Promise<void>;
-  /** Stops the server and removes its folder; idempotent. */
-  destroy(): Promise<void>;
 }
 
 const MARIADBD = '/usr/sbin/mariadbd';
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
 
 export async function startPrivateMariadb(): Promise<PrivateMariadb> {
   const baseDir = await mkdtemp(join(tmpdir(), 'zmes-mariadb-'));
@@ -47,8 +36,6 @@ export async function startPrivateMariadb(): Promise<PrivateMariadb> {
   const owner = process.getuid?.() === 0 ? mysqlUser() : null;
   if (owner) for (const dir of [baseDir, dataDir, runDir]) await chown(dir, owner.uid, owner.gid);
 
-  let child: ChildProcess | null = null;
-  let destroyed: Promise<void> | null = null;
   try {
     await runToEnd('mariadb-install-db', [
       '--no-defaults',
@@ -61,7 +48,7 @@ export async function startPrivateMariadb(): Promise<PrivateMariadb> {
     await rm(baseDir, { recursive: true, force: true });
     throw err;
   }
-  const port = await freePort();
+  const port = await freeLoopbackPort();
 
   const args = [
     '--no-defaults',
@@ -79,6 +66,14 @@ export async function startPrivateMariadb(): Promise<PrivateMariadb> {
     '--skip-log-bin',
   ];
 
+  const mariadbd = superviseProcess({
+    name: 'mariadbd',
+    command: MARIADBD,
+    args,
+    baseDir,
+    ready: (proc) => waitUntilAnswering(port, proc, errorLog),
+    stopTimeoutMs: 60_000,
+  });
   const server: PrivateMariadb = {
     host: '127.0.0.1',
     port,
@@ -87,38 +82,12 @@ export async function startPrivateMariadb(): Promise<PrivateMariadb> {
     password: '',
     baseDir,
     get running() {
-      return child !== null;
+      return mariadbd.running;
     },
-    async start() {
-      if (child !== null) return;
-      installExitHook();
-      const proc = spawn(MARIADBD, args, { stdio: 'ignore' });
-      child = proc;
-      live.add(proc);
-      proc.once('exit', () => {
-        live.delete(proc);
-        if (child === proc) child = null;
-      });
-      try {
-        await waitUntilAnswering(port, proc, errorLog);
-      } catch (err) {
-        await signalAndWait(proc, 'SIGKILL', 'mariadbd', 60_000);
-        throw err;
-      }
-    },
-    async stop() {
-      if (child !== null) await signalAndWait(child, 'SIGTERM', 'mariadbd', 60_000);
-    },
-    async kill() {
-      if (child !== null) await signalAndWait(child, 'SIGKILL', 'mariadbd', 60_000);
-    },
-    destroy() {
-      destroyed ??= (async () => {
-        if (child !== null) await signalAndWait(child, 'SIGTERM', 'mariadbd', 20_000).catch(() => signalAndWait(child!, 'SIGKILL', 'mariadbd', 60_000));
-        await rm(baseDir, { recursive: true, force: true });
-      })();
-      return destroyed;
-    },
+    start: () => mariadbd.start(),
+    stop: () => mariadbd.stop(),
+    kill: () => mariadbd.kill(),
+    destroy: () => mariadbd.destroy(),
   };
   try {
     await server.start();
@@ -138,18 +107,6 @@ function mysqlUser(): { uid: number; gid: number } {
     throw new Error('running as root but there is no "mysql" user to run mariadbd as; install mariadb-server');
   }
   return { uid: Number(uid), gid: Number(gid) };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 function runToEnd(command: string, args: string[]): Promise<void> {
@@ -186,11 +143,3 @@ async function waitUntilAnswering(port: number, proc: ChildProcess, errorLog: st
 }
 
 
-/** A test process that dies without cleaning up must not leave servers running. */
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const proc of live) proc.kill('SIGKILL');
-  });
-}

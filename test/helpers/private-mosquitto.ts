@@ -10,13 +10,13 @@
  *   broker.authPort   listener that requires the user (password_file made with mosquitto_passwd)
  *   await broker.stop(); await broker.start();   same ports again
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect as netConnect, createServer } from 'node:net';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { logTail, signalAndWait } from '../../src/demo/child-process.js';
+import { freeLoopbackPort, logTail, superviseProcess } from '../../src/demo/child-process.js';
 
 const MOSQUITTO = '/usr/sbin/mosquitto';
 const MOSQUITTO_PASSWD = '/usr/bin/mosquitto_passwd';
@@ -37,12 +37,10 @@ export interface PrivateMosquitto {
   /** Anonymous TLS listener, when `tls` was given. */
   readonly tlsPort: number | null;
   readonly baseDir: string;
+  /** start() restarts on the same ports and waits until every listener accepts connections. */
   readonly running: boolean;
-  /** Starts the broker again on the same ports; waits until every listener accepts connections. */
   start(): Promise<void>;
-  /** SIGTERM; waits until the process has exited. */
   stop(): Promise<void>;
-  /** Stops the broker and removes its folder; idempotent. */
   destroy(): Promise<void>;
 }
 
@@ -54,15 +52,13 @@ export function mosquittoPasswdAvailable(): boolean {
   return existsSync(MOSQUITTO_PASSWD);
 }
 
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
 
 export async function startPrivateMosquitto(options: PrivateMosquittoOptions = {}): Promise<PrivateMosquitto> {
   const baseDir = await mkdtemp(join(tmpdir(), 'zmes-mosquitto-'));
   const logFile = join(baseDir, 'mosquitto.log');
-  const port = await freePort();
-  const authPort = options.auth ? await freePort() : null;
-  const tlsPort = options.tls ? await freePort() : null;
+  const port = await freeLoopbackPort();
+  const authPort = options.auth ? await freeLoopbackPort() : null;
+  const tlsPort = options.tls ? await freeLoopbackPort() : null;
 
   const lines = [
     // Each listener has its own anonymous/password settings.
@@ -90,8 +86,16 @@ export async function startPrivateMosquitto(options: PrivateMosquittoOptions = {
   await writeFile(configFile, lines.join('\n') + '\n');
   const ports = [port, authPort, tlsPort].filter((p): p is number => p !== null);
 
-  let child: ChildProcess | null = null;
-  let destroyed: Promise<void> | null = null;
+  const mosquitto = superviseProcess({
+    name: 'mosquitto',
+    command: MOSQUITTO,
+    args: ['-c', configFile],
+    baseDir,
+    ready: async (proc) => {
+      for (const p of ports) await waitUntilListening(p, proc, logFile);
+    },
+    stopTimeoutMs: 15_000,
+  });
   const broker: PrivateMosquitto = {
     host: '127.0.0.1',
     port,
@@ -99,35 +103,11 @@ export async function startPrivateMosquitto(options: PrivateMosquittoOptions = {
     tlsPort,
     baseDir,
     get running() {
-      return child !== null;
+      return mosquitto.running;
     },
-    async start() {
-      if (child !== null) return;
-      installExitHook();
-      const proc = spawn(MOSQUITTO, ['-c', configFile], { stdio: 'ignore' });
-      child = proc;
-      live.add(proc);
-      proc.once('exit', () => {
-        live.delete(proc);
-        if (child === proc) child = null;
-      });
-      try {
-        for (const p of ports) await waitUntilListening(p, proc, logFile);
-      } catch (err) {
-        await signalAndWait(proc, 'SIGKILL', 'mosquitto', 15_000);
-        throw err;
-      }
-    },
-    async stop() {
-      if (child !== null) await signalAndWait(child, 'SIGTERM', 'mosquitto', 15_000);
-    },
-    destroy() {
-      destroyed ??= (async () => {
-        if (child !== null) await signalAndWait(child, 'SIGTERM', 'mosquitto', 15_000).catch(() => signalAndWait(child!, 'SIGKILL', 'mosquitto', 15_000));
-        await rm(baseDir, { recursive: true, force: true });
-      })();
-      return destroyed;
-    },
+    start: () => mosquitto.start(),
+    stop: () => mosquitto.stop(),
+    destroy: () => mosquitto.destroy(),
   };
   try {
     await broker.start();
@@ -136,27 +116,6 @@ export async function startPrivateMosquitto(options: PrivateMosquittoOptions = {
     throw err;
   }
   return broker;
-}
-
-/** A test run that dies must not leave brokers behind. */
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const proc of live) proc.kill('SIGKILL');
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 function canConnect(port: number): Promise<boolean> {
