@@ -298,6 +298,7 @@ const TYPES_FOR_FORMAT: Record<FormatName, readonly OptionType['base'][]> = {
   'yes-no': ['bool'],
   'tcp-port': ['port'],
   'positive-int': ['int'],
+  'frame-size': ['int'],
   'non-negative-int': ['int'],
   'whole-number': ['int'],
   'positive-number': ['float', 'int'],
@@ -312,11 +313,13 @@ const TYPES_FOR_FORMAT: Record<FormatName, readonly OptionType['base'][]> = {
   'android-priority': ['list'],
   'monitor-list': ['match'],
   'channel-list': ['match'],
+  'address-list': ['match'],
 };
 
 /** The smallest value each numeric format accepts. */
 const MINIMUM: Partial<Record<FormatName, { min: number; exclusive?: boolean }>> = {
   'positive-int': { min: 1 },
+  'frame-size': { min: 1 },
   'non-negative-int': { min: 0 },
   'whole-number': { min: 0 },
   'positive-number': { min: 0, exclusive: true },

@@ -66,7 +66,10 @@ export const OPTION_MAP = {
   auth_enable: { key: 'auth.enable', group: 'Authentication' },
   auth_timeout: { key: 'auth.timeout', group: 'Authentication' },
   auth_max_failures: { key: 'auth.max_failures', group: 'Authentication' },
+  auth_max_failures_per_user: { key: 'auth.max_failures_per_user', group: 'Authentication' },
+  auth_max_failures_per_address: { key: 'auth.max_failures_per_address', group: 'Authentication' },
   auth_failure_window: { key: 'auth.failure_window', group: 'Authentication' },
+  auth_recheck_interval: { key: 'auth.recheck_interval', group: 'Authentication' },
   escontrol_enable: { key: 'general.use_escontrol_interface', group: 'Authentication' },
   escontrol_password: { key: 'general.escontrol_interface_password', group: 'Authentication' },
 
@@ -84,6 +87,8 @@ export const OPTION_MAP = {
   fcm_proxy_url: { key: 'fcm.fcm_v1_url', group: 'Push (FCM)', note: '`proxy` mode only' },
   fcm_proxy_key: { key: 'fcm.fcm_v1_key', group: 'Push (FCM)', note: '`proxy` mode only' },
   fcm_replace_push_messages: { key: 'fcm.replace_push_messages', group: 'Push (FCM)' },
+  fcm_max_devices_per_user: { key: 'fcm.max_devices_per_user', group: 'Push (FCM)' },
+  fcm_max_token_frames: { key: 'fcm.max_token_frames', group: 'Push (FCM)' },
   fcm_date_format: { key: 'fcm.date_format', group: 'Push (FCM)' },
   fcm_date_locale: { key: 'fcm.date_locale', group: 'Push (FCM)' },
   fcm_android_priority: { key: 'fcm.fcm_android_priority', group: 'Push (FCM)' },
@@ -148,6 +153,7 @@ export const OPTION_MAP = {
   max_connections: { key: 'network.max_connections', group: 'Connections' },
   max_backpressure: { key: 'network.max_backpressure', group: 'Connections' },
   idle_timeout: { key: 'network.idle_timeout', group: 'Connections' },
+  trusted_proxies: { key: 'network.trusted_proxies', group: 'Connections' },
 } as const satisfies Record<string, OptionMapping>;
 
 export type AddonOptionName = keyof typeof OPTION_MAP;

@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import { LOG_LEVELS, type LogLevel } from '../log/logger.js';
 
 /**
@@ -137,6 +137,31 @@ export function parseMonitorList(value: string): number[] {
   });
 }
 
+/** One IP address or CIDR block (`10.0.0.0/8`, `fd00::/8`); false for anything else. */
+export function isAddressOrCidr(value: string): boolean {
+  const [address = '', prefix, extra] = value.split('/');
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  if (!/^\d{1,3}$/.test(prefix)) return false;
+  return Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/** A BlockList of a validated address list (see the `address-list` format). */
+export function parseAddressList(value: string): BlockList {
+  const list = new BlockList();
+  for (const item of value.split(',').map((part) => part.trim()).filter((part) => part !== '')) {
+    const [address = '', prefix] = item.split('/');
+    const type = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+    if (prefix === undefined) list.addAddress(address, type);
+    else list.addSubnet(address, Number(prefix), type);
+  }
+  return list;
+}
+
+/** The hard cap on network.max_frame_size: parsing one frame this large takes a few ms, not seconds. */
+export const MAX_FRAME_SIZE_CAP = 1_048_576;
+
 export const CHANNELS = ['web', 'fcm', 'mqtt', 'api'] as const;
 export type Channel = (typeof CHANNELS)[number];
 
@@ -177,6 +202,11 @@ export const FORMATS = {
     expected: 'a whole number of at least 1',
     coerce: coerceNumber,
     check: integerIn(1),
+  }),
+  'frame-size': defineFormat<number>({
+    expected: `a whole number of bytes from 1 to ${MAX_FRAME_SIZE_CAP} (1 MiB)`,
+    coerce: coerceNumber,
+    check: integerIn(1, MAX_FRAME_SIZE_CAP),
   }),
   'non-negative-int': defineFormat<number>({
     expected: 'a whole number of at least 0',
@@ -245,6 +275,11 @@ export const FORMATS = {
     expected: 'a comma-separated list of monitor ids (e.g. 1,2,5), or empty',
     coerce: (v) => coerceList(v, false),
     check: (v): v is string => typeof v === 'string' && /^(\d+(,\d+)*)?$/.test(v),
+  }),
+  'address-list': defineFormat<string>({
+    expected: 'a comma-separated list of IP addresses or CIDR blocks (e.g. 172.30.32.2,10.0.0.0/8), or empty',
+    coerce: (v) => coerceList(v, true),
+    check: (v): v is string => typeof v === 'string' && (v === '' || v.split(',').every((item) => isAddressOrCidr(item))),
   }),
   'channel-list': defineFormat<string>({
     expected: `all, none, or a comma-separated list of ${CHANNELS.join(', ')} (empty means none)`,

@@ -22,6 +22,7 @@ export const SAMPLES: Record<FormatName, FormatSamples> = {
   'yes-no': { valid: ['yes', 'no'], invalid: 'maybe' },
   'tcp-port': { valid: ['9123', '9124'], invalid: '70000' },
   'positive-int': { valid: ['7', '8'], invalid: '0' },
+  'frame-size': { valid: ['4096', '8192'], invalid: '1048577' },
   'non-negative-int': { valid: ['7', '8'], invalid: '-1' },
   'whole-number': { valid: ['-3', '4'], invalid: '2.5' },
   'positive-number': { valid: ['2.5', '3'], invalid: '0' },
@@ -35,6 +36,7 @@ export const SAMPLES: Record<FormatName, FormatSamples> = {
   'log-level': { valid: ['debug', 'warn'], invalid: 'loud' },
   'android-priority': { valid: ['normal', 'high'], invalid: 'urgent' },
   'monitor-list': { valid: ['1,2,5', '7'], invalid: '1,x' },
+  'address-list': { valid: ['172.30.32.2,10.0.0.0/8', 'fd00::/8'], invalid: '10.0.0.0/33' },
   'channel-list': { valid: ['fcm,web', 'all'], invalid: 'fcm,sms' },
 };
 
