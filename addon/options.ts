@@ -118,6 +118,7 @@ export const OPTION_MAP = {
 
   send_event_start_notification: { key: 'customize.send_event_start_notification', group: 'Notifications' },
   send_event_end_notification: { key: 'customize.send_event_end_notification', group: 'Notifications' },
+  replay_window: { key: 'customize.replay_window', group: 'Notifications' },
   skip_monitors: { key: 'general.skip_monitors', group: 'Notifications' },
   read_alarm_cause: { key: 'customize.read_alarm_cause', group: 'Notifications' },
   tag_alarm_event_id: { key: 'customize.tag_alarm_event_id', group: 'Notifications' },

@@ -26,7 +26,8 @@ if (files.length === 0) {
 const concurrency = process.env.ZMES_TEST_CONCURRENCY ?? '2';
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files],
+  // A deadline per test and a forced exit at the end, so no hung test or leaked handle can hang the suite.
+  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${process.env.ZMES_TEST_TIMEOUT_MS ?? '180000'}`, '--test-force-exit', ...files],
   { stdio: 'inherit', env: { ...process.env, ZMES_TEST: '1' } },
 );
 process.exit(result.status ?? 1);

@@ -16,12 +16,14 @@ import { LoginLimiter } from './zm/auth/login-limiter.js';
 import { ZmUserDirectory } from './zm/auth/users-repo.js';
 import { loadUws } from './ws/uws.js';
 import { WsServer } from './ws/server.js';
+import { parseAddressList } from './config/formats.js';
 import { SessionHandler } from './ws/session-handler.js';
 import type { Session } from './ws/session.js';
 import { EventBus } from './event-bus.js';
 import type { ZmesEvents } from './notify/types.js';
 import { NotificationPipeline } from './notify/pipeline.js';
 import { WsChannel } from './notify/channels/ws-channel.js';
+import { WsReplay } from './notify/channels/ws-replay.js';
 import { EventDetection, eventDetectionOptions } from './zm/event-detection.js';
 import { createMqttChannel } from './mqtt/publisher.js';
 import type { Service } from './lifecycle.js';
@@ -32,7 +34,8 @@ import type { ProxyTransportOptions } from './push/fcm-proxy.js';
 import { buildPictureUrl, payloadOptionsFromConfig } from './push/fcm-payload.js';
 import { PushDevices } from './push/push-devices.js';
 import { FcmChannel } from './notify/channels/fcm-channel.js';
-import { UserVisibility } from './zm/auth/user-visibility.js';
+import { AccessRecheck } from './zm/auth/access-recheck.js';
+import { enforceAccess } from './ws/access-enforcer.js';
 import type { PictureUrl } from './notify/pipeline.js';
 import { MemoryLastSent } from './notify/throttle.js';
 import { createNotificationStages } from './notify/stages.js';
@@ -47,6 +50,7 @@ export interface RunningApp {
   readonly bus: EventBus<ZmesEvents>;
   readonly pipeline: NotificationPipeline;
   readonly detection: EventDetection;
+  readonly access: AccessRecheck;
   stop(): Promise<void>;
 }
 
@@ -101,7 +105,12 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
     () => clock.now(),
   );
   const limiter = new LoginLimiter(
-    { maxFailures: config.auth.max_failures, windowMs: config.auth.failure_window * 1000 },
+    {
+      maxFailures: config.auth.max_failures,
+      maxFailuresPerUser: config.auth.max_failures_per_user,
+      maxFailuresPerAddress: config.auth.max_failures_per_address,
+      windowMs: config.auth.failure_window * 1000,
+    },
     clock,
   );
   const sessions = new SessionHandler(
@@ -126,6 +135,7 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
       maxConnections: config.network.max_connections,
       maxBackpressure: config.network.max_backpressure,
       idleTimeout: config.network.idle_timeout,
+      trustedProxies: parseAddressList(config.network.trusted_proxies),
     },
     sessions,
     log.child('ws'),
@@ -161,7 +171,9 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
   const push = log.child('push');
   const { options: payloadOptions, warnings: payloadWarnings } = payloadOptionsFromConfig(config);
   for (const warning of payloadWarnings) push.warn(warning);
-  const tokenStore = config.fcm.enable ? new TokenStore({ path: config.fcm.token_file, log: push, clock }) : undefined;
+  const tokenStore = config.fcm.enable
+    ? new TokenStore({ path: config.fcm.token_file, log: push, clock, maxDevicesPerUser: config.fcm.max_devices_per_user })
+    : undefined;
   const sender = config.fcm.enable
     ? createFcmSender({
         fcm: config.fcm,
@@ -172,7 +184,9 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
         ...(deps.proxy ? { proxy: deps.proxy } : {}),
       })
     : undefined;
-  const devices = tokenStore ? new PushDevices(tokenStore, sender !== undefined, push) : undefined;
+  const devices = tokenStore
+    ? new PushDevices(tokenStore, sender !== undefined, push, { maxTokenFrames: config.fcm.max_token_frames, clock })
+    : undefined;
   if (devices) sessions.addListener(devices);
   const memoryLastSent = new MemoryLastSent();
   const wsChannel = new WsChannel(
@@ -183,12 +197,25 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
     devices?.chooseFrame,
   );
   sessions.addListener({ closed: (connection) => wsChannel.forgetConnection(connection) });
+  const replay = new WsReplay(bus, wsChannel, () => server.liveConnections(), clock, log.child('ws'), {
+    windowMs: config.customize.replay_window * 1000,
+  });
+  sessions.addListener(replay);
+  const access = new AccessRecheck(
+    users,
+    { authEnabled: config.auth.enable, intervalMs: config.auth.recheck_interval * 1000 },
+    () => usersInUse(server, tokenStore),
+    clock,
+    log.child('auth'),
+  );
+  access.onChecked((snapshot) => enforceAccess(server.liveConnections(), snapshot, Math.floor(clock.now() / 1000), log.child('ws')));
   const fcmChannel =
     tokenStore && sender && devices
-      ? new FcmChannel(bus, tokenStore, sender, devices, payloadOptions, new UserVisibility(users, config.auth.enable, clock, push).of, push)
+      ? new FcmChannel(bus, tokenStore, sender, devices, payloadOptions, access.visibilityOf, push)
       : undefined;
   pipeline.start();
   wsChannel.start();
+  replay.start();
   fcmChannel?.start();
   const detection = new EventDetection(db, schema, bus, eventDetectionOptions(config), log.child('events'), clock);
   // Channels start before detection so that no event is emitted into an unsubscribed bus.
@@ -204,6 +231,7 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
       notifyStages,
       ...(sender ? [sender] : []),
       server,
+      access,
       ...channels,
       detection,
     ]);
@@ -222,16 +250,27 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
     bus,
     pipeline,
     detection,
+    access,
     stop: async () => {
       log.info('zmes stopping');
       pipeline.stop();
       wsChannel.stop();
+      replay.stop();
       await fcmChannel?.stop();
       await runner.stop();
       monitorIds.dispose();
       log.info('zmes stopped');
     },
   };
+}
+
+/** ZoneMinder users whose access the re-check must follow: logged-in sockets and push-token owners. */
+function* usersInUse(server: WsServer<Session>, tokens: TokenStore | undefined): Iterable<string> {
+  for (const connection of server.liveConnections()) {
+    const user = connection.session.user;
+    if (connection.session.state === 'authenticated' && user && user.via !== 'auth-disabled') yield user.name;
+  }
+  if (tokens) for (const record of tokens.all()) if (record.zmUser !== undefined) yield record.zmUser;
 }
 
 /** customize.picture_url for events, when include_picture is on (hooks refine BESTMATCH later). */
@@ -245,7 +284,9 @@ function tlsFiles(config: Config): { cert: string; key: string } {
   const { cert, key } = config.ssl;
   if (!cert || !key) {
     // The config schema cannot express "required when enable is on"; say it here, clearly.
-    throw new ZmesError('ZMES_CONFIG_INVALID', 'ssl.enable is on but ssl.cert and ssl.key are not both set (set them, or set ssl.enable: no)');
+    const missing = [cert ? null : 'ssl.cert', key ? null : 'ssl.key'].filter((o) => o !== null).join(' and ');
+    const verb = missing.includes(' and ') ? 'are' : 'is';
+    throw new ZmesError('ZMES_CONFIG_INVALID', `ssl.enable is on but ${missing} ${verb} not set (set the certificate and key files, or set ssl.enable: no)`);
   }
   return { cert, key };
 }

@@ -13,7 +13,7 @@ export const ERROR_CODES = {
   ZMES_UWS_FALLBACK: 'uWebSockets.js native binary not loaded',
   ZMES_LISTEN_FAILED: 'cannot listen on the configured address and port',
   ZMES_TLS: 'TLS certificate or key unusable',
-  ZMES_STATE_FILE: 'state file in the data directory unusable',
+  ZMES_STATE_FILE: 'data directory or state file unusable',
   ZMES_INTERNAL: 'internal error',
 } as const;
 

@@ -39,7 +39,8 @@ Exit status:
   1   runtime failure (e.g. cannot listen, database unreachable)
   64  bad command line
   70  internal error
-  78  invalid configuration (including a missing --config file or secret)
+  78  invalid configuration (including a missing --config file or secret, an
+      unusable ssl.cert or ssl.key, or a data directory zmes cannot write to)
 `;
 
 interface CommandLine {
@@ -127,6 +128,7 @@ async function main(args: string[]): Promise<Outcome> {
       reload: () => loadConfigWithEscontrol(loadOptions),
       debug: cli.debug,
       origin: file === undefined ? 'no configuration file: built-in defaults and ZMES_* variables' : `configuration read from ${file}`,
+      onConfigError: (message) => complain(`configuration error: ${message}`),
     }),
     running: true,
   };

@@ -8,6 +8,8 @@ import { secretValues, type LoadedConfig } from './config/load.js';
 import { renderConfig } from './config/print.js';
 import { errorMessage, isZmesError } from './errors.js';
 import { createLogger, type Logger } from './log/logger.js';
+import { checkDataDirectories } from './state/data-directories.js';
+import { loadUws } from './ws/uws.js';
 
 /** Exit codes, from sysexits.h where one fits. */
 export const EXIT = {
@@ -28,6 +30,10 @@ export function exitCodeFor(err: unknown): number {
     case 'ZMES_CONFIG_INVALID':
     case 'ZMES_CONFIG_FILE':
     case 'ZMES_SECRET_MISSING':
+    // Files the configuration names (certificate, key, data directory) that cannot be used:
+    // the fix is in the configuration or the file system, and a restart loop would not help.
+    case 'ZMES_TLS':
+    case 'ZMES_STATE_FILE':
       return EXIT.config;
     case 'ZMES_INTERNAL':
       return EXIT.internal;
@@ -46,6 +52,11 @@ export interface RunOptions {
   readonly origin: string;
   /** Extra lines for the log once the logger exists (e.g. add-on notes). */
   readonly notes?: readonly string[];
+  /**
+   * Also told why the server could not start when the configuration is at fault (exit 78), for
+   * the command line's stderr: the log may go to a file nobody at the terminal reads.
+   */
+  readonly onConfigError?: (message: string) => void;
 }
 
 /**
@@ -89,7 +100,9 @@ export async function runServer(options: RunOptions): Promise<number> {
 
   const describe = (loaded: LoadedConfig) => {
     for (const warning of loaded.warnings) log.warn(warning);
-    log.debug(() => renderConfig({ ...loaded, file: null }).trimEnd());
+    // One log call per line: the logger escapes newlines, which would fold the table into one line.
+    if (log.level !== 'debug') return;
+    for (const line of renderConfig({ ...loaded, file: null }).split('\n')) if (line.trim() !== '') log.debug(line);
   };
   log.info(options.origin);
   for (const note of options.notes ?? []) log.info(note);
@@ -105,6 +118,7 @@ export async function runServer(options: RunOptions): Promise<number> {
     let next: LoadedConfig;
     try {
       next = await options.reload();
+      checkDataDirectories(next.config);
     } catch (err) {
       log.error(`restart refused, the server keeps running: configuration error: ${errorMessage(err)}`);
       return;
@@ -132,10 +146,15 @@ export async function runServer(options: RunOptions): Promise<number> {
 
   let started: Running;
   try {
+    // A missing native uWS binary is the more basic fault: say that before touching any directory.
+    loadUws();
+    checkDataDirectories(options.loaded.config);
     started = await startApp(options.loaded.config, log, { restart });
   } catch (err) {
     log.error(`cannot start: ${errorMessage(err)}`);
-    return exitCodeFor(err);
+    const code = exitCodeFor(err);
+    if (code === EXIT.config) options.onConfigError?.(errorMessage(err));
+    return code;
   }
   app = started;
   if (stopping) void stop(started);
@@ -143,6 +162,8 @@ export async function runServer(options: RunOptions): Promise<number> {
 }
 
 function fatal(log: Logger, err: unknown): never {
-  log.error(`internal error: ${err instanceof Error && err.stack ? err.stack : errorMessage(err)}`);
+  // A stack is many lines; logged one by one, as the logger would fold them into one.
+  const text = err instanceof Error && err.stack ? err.stack : errorMessage(err);
+  for (const [i, line] of text.split('\n').entries()) log.error(i === 0 ? `internal error: ${line}` : `  ${line.trim()}`);
   process.exit(EXIT.internal);
 }

@@ -590,6 +590,13 @@ export const schema = {
       default: false,
       usage: 'setting',
     }),
+    replay_window: option({
+      doc: 'Seconds within which a WebSocket client that reconnects (or connects after zmes started) gets the alarms it missed; 0 turns replay off.',
+      format: 'non-negative-int',
+      default: 60,
+      usage: 'setting',
+      zmesOnly: true,
+    }),
     use_hooks: option({
       doc: 'Run the scripts of the hook section at event start and end.',
       format: 'yes-no',

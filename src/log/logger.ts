@@ -21,12 +21,31 @@ export interface LoggerOptions {
   redact?: readonly string[];
 }
 
+// Monitor names, event notes, hook output and client frames reach log lines verbatim; a raw
+// newline there would forge a line, and a NUL or an escape sequence would corrupt the file or
+// the terminal. Every C0/C1 control, DEL and the Unicode line/paragraph separators are shown
+// escaped, so one call is always one line.
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const NAMED_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** `text` with every control character written as a visible escape (`\n`, `\x00`, `\u2028`). */
+export function escapeControlCharacters(text: string): string {
+  return text.replace(CONTROL_CHARACTERS, (c) => {
+    const named = NAMED_ESCAPES[c];
+    if (named !== undefined) return named;
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** The one place a log line is composed: `<ISO time> <LEVEL> [module] message`, redacted, then escaped. */
 const lineFormat = (redact: readonly string[]) =>
   winston.format.printf((info) => {
     const module = typeof info['module'] === 'string' ? ` [${info['module']}]` : '';
     let line = `${String(info['timestamp'])} ${info.level.toUpperCase().padEnd(5)}${module} ${String(info.message)}`;
+    // Redacted before escaping: a secret holding a control character still matches its raw text.
     for (const secret of redact) if (secret.length >= 3) line = line.split(secret).join('***');
-    return line;
+    return escapeControlCharacters(line);
   });
 
 class WinstonLogger implements Logger {

@@ -3,6 +3,10 @@
  * notification, the direct FCM HTTP v1 message (firebase-admin's `Message`), the classic proxy's
  * request body, and the event picture URL (classic-config.md §8.5). No I/O and no clock: the
  * caller passes the notification, the device and the options.
+ *
+ * Every message is cut to FCM's size limit (FCM_MAX_PAYLOAD_BYTES): FCM refuses a bigger one
+ * and the alarm is lost, and an end notification's cause is the event's Notes, which ZoneMinder
+ * does not bound (64 KB of Notes made a 131 KB request).
  */
 import type { TokenMessage } from 'firebase-admin/messaging';
 import type { Config } from '../config/schema.js';
@@ -64,12 +68,32 @@ export function payloadOptionsFromConfig(
   };
 }
 
+/**
+ * FCM's limit on one message (notification, data and the android/apns blocks). We count the
+ * whole serialized message, token included, so the bound holds however FCM counts.
+ */
+export const FCM_MAX_PAYLOAD_BYTES = 4096;
+/**
+ * firebase-admin respells some keys on the wire (channelId → channel_id, threadId → thread-id,
+ * fcmOptions → fcm_options, mutableContent → "mutable-content"); each grows by at most one byte.
+ */
+const WIRE_SPELLING_SLACK = 16;
+/**
+ * The proxy builds the FCM message from our body and adds to it (protocol.md §13: a default
+ * channel, mutable_content, and the picture once more as fcm_options.image); room is kept for
+ * that so the message it sends fits too.
+ */
+const PROXY_ADDITIONS_BYTES = 96;
+const ELLIPSIS = '…';
+
 /** What every device gets for one notification; built once per notification, not per device. */
 export interface PushContent {
   readonly phase: Phase;
   readonly monitorId: string;
   readonly eventId: string;
   readonly monitorName: string;
+  /** The cause as shown; `body` starts with it and `dataCause` ends with it (see withCause). */
+  readonly cause: string;
   /** data.cause: the cause, `End:`-prefixed for end notifications like the WebSocket `Cause`. */
   readonly dataCause: string;
   readonly title: string;
@@ -104,7 +128,9 @@ export function buildPushContent(notification: Notification, options: PayloadOpt
   const { event, phase } = notification;
   const end = phase === 'end';
   const eventId = event.eventId.toString();
-  const cause = notification.cause.replace(FRAME_MATCH_PREFIX, '').trim() || 'Alarm';
+  const fullCause = notification.cause.replace(FRAME_MATCH_PREFIX, '').trim() || 'Alarm';
+  // No message can hold more than this of it; cutting here keeps the per-device fitting cheap.
+  const cause = shortenText(fullCause, FCM_MAX_PAYLOAD_BYTES);
   let title = `${event.monitorName} Alarm`;
   if (options.tagAlarmEventId) title += ` (${eventId})`;
   if (end) title = `Ended:${title}`;
@@ -116,6 +142,7 @@ export function buildPushContent(notification: Notification, options: PayloadOpt
     monitorId: String(event.monitorId),
     eventId,
     monitorName: event.monitorName,
+    cause,
     dataCause: end ? `End:${cause}` : cause,
     title,
     body,
@@ -148,13 +175,139 @@ function androidBody(content: PushContent, profile: string | undefined): string 
   return profile === undefined ? content.body : `${content.body} — ${profile}`;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Size limit
+
+let graphemes: Intl.Segmenter | undefined;
+
+/** Bytes a string adds inside a JSON string literal (escapes included), as UTF-8. */
+function jsonTextBytes(text: string): number {
+  return Buffer.byteLength(JSON.stringify(text), 'utf8') - 2;
+}
+
+/** jsonTextBytes of one code point, without building strings (this runs per character). */
+function codePointJsonBytes(point: number): number {
+  if (point === 0x22 || point === 0x5c) return 2; // \" and \\
+  if (point < 0x20) return point === 0x08 || point === 0x09 || point === 0x0a || point === 0x0c || point === 0x0d ? 2 : 6;
+  if (point < 0x80) return 1;
+  if (point < 0x800) return 2;
+  if (point >= 0xd800 && point <= 0xdfff) return 6; // a lone surrogate: JSON.stringify writes \udxxx
+  return point < 0x10000 ? 3 : 4;
+}
+
+/** Context looked at on each side of a cut to find the grapheme it falls in. */
+const GRAPHEME_WINDOW = 64;
+
+/**
+ * The longest prefix of `text` that takes at most `maxBytes` inside a JSON string. Cut between
+ * code points, so neither a UTF-8 sequence nor a surrogate pair is split, and then moved back
+ * to the start of the user-perceived character it falls in (an emoji sequence, a letter with
+ * its accents). Only a window around the cut is segmented: segmenting whole texts for every
+ * device of a fan-out cost milliseconds each.
+ */
+export function prefixWithinBytes(text: string, maxBytes: number): string {
+  let used = 0;
+  let end = 0;
+  while (end < text.length) {
+    const point = text.codePointAt(end)!;
+    const cost = codePointJsonBytes(point);
+    if (used + cost > maxBytes) break;
+    used += cost;
+    end += point > 0xffff ? 2 : 1;
+  }
+  if (end === 0 || end === text.length) return text.slice(0, end);
+  let from = Math.max(0, end - GRAPHEME_WINDOW);
+  const unit = text.charCodeAt(from);
+  if (unit >= 0xdc00 && unit <= 0xdfff) from++; // never start the window inside a pair
+  graphemes ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+  let boundary = -1;
+  for (const { index } of graphemes.segment(text.slice(from, Math.min(text.length, end + GRAPHEME_WINDOW)))) {
+    const at = from + index;
+    if (at > end) break;
+    // The window's own start is a boundary only when it is the text's start.
+    if (index > 0 || from === 0) boundary = at;
+  }
+  // No boundary in the window: one "character" longer than it (a letter under a pile of
+  // combining marks) is cut between code points rather than dropped whole.
+  return text.slice(0, boundary > 0 ? boundary : end);
+}
+
+/** `text` unchanged when it fits in `maxBytes` (JSON-escaped UTF-8), else cut with an ellipsis. */
+export function shortenText(text: string, maxBytes: number): string {
+  if (jsonTextBytes(text) <= maxBytes) return text;
+  return prefixWithinBytes(text, Math.max(0, maxBytes - jsonTextBytes(ELLIPSIS))).trimEnd() + ELLIPSIS;
+}
+
+/** The same content with another cause, in the body and in data.cause alike. */
+function withCause(content: PushContent, cause: string): PushContent {
+  const tail = content.body.slice(content.cause.length);
+  return { ...content, cause, body: cause + tail, dataCause: content.phase === 'end' ? `End:${cause}` : cause };
+}
+
+/**
+ * The message for `content`, with the cause (and so the body) shortened until the message is
+ * at most `limit` bytes. Every other text is bounded already (monitor names, profiles), except
+ * a picture URL, which is left out when even a one-character cause does not fit beside it.
+ * The size grows by the same amount for each byte of cause, so two probes give the budget.
+ */
+function fitted<T>(content: PushContent, build: (c: PushContent) => T, size: (message: T) => number, limit: (c: PushContent) => number): T {
+  const attempt = (c: PushContent): T | undefined => {
+    const whole = build(c);
+    if (size(whole) <= limit(c)) return whole;
+    const empty = size(build(withCause(c, '')));
+    const perByte = size(build(withCause(c, 'x'))) - empty;
+    const budget = Math.floor((limit(c) - empty) / Math.max(1, perByte));
+    const ellipsis = jsonTextBytes(ELLIPSIS);
+    let keep = budget - ellipsis;
+    while (keep > 0) {
+      const cut = prefixWithinBytes(c.cause, keep).trimEnd();
+      if (cut === '') return undefined;
+      const shortened = build(withCause(c, cut + ELLIPSIS));
+      if (size(shortened) <= limit(c)) return shortened;
+      // Unreachable while the size is linear in the cause and the byte count exact; a way down
+      // that always ends if either ever is not.
+      keep = Math.min(keep, jsonTextBytes(cut)) - 1;
+    }
+    return undefined;
+  };
+  const shortened = attempt(content);
+  if (shortened !== undefined) return shortened;
+  if (content.picture !== undefined) {
+    const withoutPicture = { ...content, picture: undefined };
+    const smaller = attempt(withoutPicture);
+    if (smaller !== undefined) return smaller;
+    return build(withCause(withoutPicture, ELLIPSIS));
+  }
+  return build(withCause(content, ELLIPSIS));
+}
+
+/** Bytes of the direct message as firebase-admin sends it (with room for its respellings). */
+function directMessageBytes(message: TokenMessage): number {
+  return Buffer.byteLength(JSON.stringify(message), 'utf8') + WIRE_SPELLING_SLACK;
+}
+
+/** Bytes of the proxy's request body as sent. */
+function proxyBodyBytes(body: ProxyBody): number {
+  return Buffer.byteLength(JSON.stringify(body), 'utf8');
+}
+
+/** The proxy body's budget: the FCM limit less what the proxy adds when it builds the message. */
+function proxyBodyLimit(picture: string | undefined): number {
+  return FCM_MAX_PAYLOAD_BYTES - PROXY_ADDITIONS_BYTES - (picture === undefined ? 0 : jsonTextBytes(picture));
+}
+
 /**
  * The FCM HTTP v1 message for firebase-admin (its camelCase spelling: it renames `threadId` to
  * `thread-id`, `channelId` to `channel_id`, turns `ttl` milliseconds into `"<N>s"`, etc.).
  * Unlike the classic direct mode it also sets `mutable-content` and `fcm_options.image` when a
- * picture exists, so the iOS notification extensions can attach it.
+ * picture exists, so the iOS notification extensions can attach it. At most
+ * FCM_MAX_PAYLOAD_BYTES on the wire (see `fitted`).
  */
 export function buildDirectMessage(content: PushContent, target: PushTarget, options: PayloadOptions): TokenMessage {
+  return fitted(content, (c) => directMessage(c, target, options), directMessageBytes, () => FCM_MAX_PAYLOAD_BYTES);
+}
+
+function directMessage(content: PushContent, target: PushTarget, options: PayloadOptions): TokenMessage {
   const profile = profileOf(target, options);
   const picture = content.picture;
   const message: TokenMessage = {
@@ -226,7 +379,12 @@ export interface ProxyBody {
   readonly log_raw_message?: 'yes';
 }
 
+/** The proxy's request body, within `proxyBodyLimit` bytes (see `fitted`). */
 export function buildProxyBody(content: PushContent, target: PushTarget, options: PayloadOptions): ProxyBody {
+  return fitted(content, (c) => proxyBody(c, target, options), proxyBodyBytes, (c) => proxyBodyLimit(c.picture));
+}
+
+function proxyBody(content: PushContent, target: PushTarget, options: PayloadOptions): ProxyBody {
   const profile = profileOf(target, options);
   const channel = ANDROID_CHANNELS[target.clientKind];
   const android = target.platform === 'android';

@@ -3,29 +3,62 @@
  * filter and badge changes go to the store; the newest connection that registered a token owns
  * it, older duplicate sockets of the same phone stay open but are silenced; and for each alarm it
  * tells the WebSocket channel which frame a connection gets.
+ *
+ * It also polices registrations: at most `maxTokenFrames` token frames per connection per
+ * minute (TOKENRATE), and the store's per-user quota and capacity (TOKENQUOTA, TOKENSTOREFULL).
+ * A refused frame is answered with its failure frame and leaves the connection as it was before
+ * the frame, so it is never taken for the owner of a token the store did not accept.
  */
+import { systemClock, type Clock } from '../clock.js';
 import type { Logger } from '../log/logger.js';
 import { maskToken } from '../log/logger.js';
 import type { Connection } from '../ws/connection.js';
-import type { Session } from '../ws/session.js';
+import type { PushRegistration, Session } from '../ws/session.js';
 import type { PushTokenMessage } from '../ws/protocol.js';
+import * as frames from '../ws/frames.js';
 import type { SessionListener } from '../ws/session-handler.js';
 import type { FrameChoice } from '../notify/channels/ws-channel.js';
 import type { LastSentStore } from '../notify/throttle.js';
 import type { Notification } from '../notify/types.js';
-import { tokenFilter, type TokenStore } from '../tokens/token-store.js';
+import { tokenFilter, type RegisterRefusal, type TokenStore } from '../tokens/token-store.js';
 
 const TOKEN_KEY = 'token:';
+const RATE_WINDOW_MS = 60_000;
+/** Default of `fcm.max_token_frames`. */
+export const DEFAULT_MAX_TOKEN_FRAMES = 10;
+
+const REFUSAL_FRAMES: Readonly<Record<Exclude<RegisterRefusal, 'invalid'>, string>> = {
+  quota: frames.PUSH_TOKENQUOTA,
+  full: frames.PUSH_TOKENSTOREFULL,
+};
+
+export interface PushDevicesOptions {
+  /** Token frames one connection may send per minute (`fcm.max_token_frames`). */
+  readonly maxTokenFrames?: number;
+  readonly clock?: Clock;
+}
 
 export class PushDevices implements SessionListener {
   private readonly owners = new Map<string, Connection<Session>>();
+  /** The registration each connection last had accepted, restored when a later one is refused. */
+  private readonly accepted = new WeakMap<Connection<Session>, PushRegistration>();
+  /** Times of the token frames each connection sent within the last minute (at most maxTokenFrames). */
+  private readonly recentFrames = new Map<Connection<Session>, number[]>();
+  /** Connections already told in the current window, so a flood costs one warning, not one per frame. */
+  private readonly rateWarned = new WeakSet<Connection<Session>>();
+  private readonly maxTokenFrames: number;
+  private readonly clock: Clock;
 
   constructor(
     private readonly store: TokenStore,
     /** Whether pushes can be sent at all (FCM enabled and a sender configured). */
     private readonly pushActive: boolean,
     private readonly log: Logger,
-  ) {}
+    options: PushDevicesOptions = {},
+  ) {
+    this.maxTokenFrames = options.maxTokenFrames ?? DEFAULT_MAX_TOKEN_FRAMES;
+    this.clock = options.clock ?? systemClock;
+  }
 
   /** The live connection that owns a token, if any. */
   owner(token: string): Connection<Session> | undefined {
@@ -33,12 +66,18 @@ export class PushDevices implements SessionListener {
     return connection && !connection.closed && connection.session.state === 'authenticated' ? connection : undefined;
   }
 
-  tokenRegistered(connection: Connection<Session>, _registration: unknown, message: PushTokenMessage): void {
+  tokenRegistered(connection: Connection<Session>, registration: PushRegistration, message: PushTokenMessage): void {
     const session = connection.session;
+    if (!this.withinRate(connection)) {
+      this.refuse(connection, frames.PUSH_TOKENRATE, () =>
+        `push token ${maskToken(message.token)} refused (TOKENRATE): connection #${connection.id} sent more than ${this.maxTokenFrames} token frames in a minute (fcm.max_token_frames)`,
+      );
+      return;
+    }
     // The frame's lists win; else the lists this connection set explicitly; else keep what is stored
     // (a zmNinja token frame usually has no lists and must not clear the stored filter).
     const lists = message.monlist !== undefined ? { monlist: message.monlist, intlist: message.intlist ?? '' } : session.lists;
-    const record = this.store.register({
+    const result = this.store.tryRegister({
       token: message.token,
       platform: message.platform,
       state: message.state,
@@ -49,13 +88,25 @@ export class PushDevices implements SessionListener {
       clientKind: session.clientKind,
       zmUser: session.user?.via === 'auth-disabled' ? undefined : session.user?.name,
     });
-    if (!record) return;
+    if (!result.ok) {
+      if (result.reason === 'invalid') {
+        // Nothing the protocol has a reason code for (the parser refuses empty tokens first).
+        this.log.warn(`connection #${connection.id}: ${result.detail}`);
+        this.restore(connection);
+        return;
+      }
+      this.refuse(connection, REFUSAL_FRAMES[result.reason], () => `connection #${connection.id}: ${result.detail}`);
+      return;
+    }
+    const record = result.record;
+    session.push = registration;
+    this.accepted.set(connection, registration);
     // The stored lists are now this connection's filter, so WebSocket and push decide alike.
     session.filter = tokenFilter(record);
     const previous = this.owners.get(message.token);
     this.owners.set(message.token, connection);
     if (previous && previous !== connection && !previous.closed) {
-      this.log.info(`push token ${maskToken(message.token)} moved from connection #${previous.id} to #${connection.id}; #${previous.id} gets no more alarms`);
+      this.log.debug(() => `push token ${maskToken(message.token)} moved from connection #${previous.id} to #${connection.id}; #${previous.id} gets no more alarms`);
     }
   }
 
@@ -76,6 +127,7 @@ export class PushDevices implements SessionListener {
 
   closed(connection: Connection<Session>): void {
     this.release(connection);
+    this.recentFrames.delete(connection);
   }
 
   /**
@@ -109,5 +161,45 @@ export class PushDevices implements SessionListener {
 
   private release(connection: Connection<Session>): void {
     for (const [token, owner] of this.owners) if (owner === connection) this.owners.delete(token);
+    this.accepted.delete(connection);
+  }
+
+  /** Sliding one-minute window; only frames let through count, so a client that keeps flooding recovers a minute after it stops. */
+  private withinRate(connection: Connection<Session>): boolean {
+    const now = this.clock.now();
+    const times = (this.recentFrames.get(connection) ?? []).filter((at) => now - at < RATE_WINDOW_MS);
+    if (times.length >= this.maxTokenFrames) {
+      this.recentFrames.set(connection, times);
+      return false;
+    }
+    times.push(now);
+    this.recentFrames.set(connection, times);
+    this.rateWarned.delete(connection);
+    return true;
+  }
+
+  /**
+   * Answers a refused token frame and undoes what the session layer recorded for it: the
+   * connection goes back to the registration it had before (or none), so it neither owns nor is
+   * silenced for a token the store refused, and its interval state is not keyed by that token.
+   */
+  private refuse(connection: Connection<Session>, frame: string, describe: () => string): void {
+    connection.send(frame);
+    const rate = frame === frames.PUSH_TOKENRATE;
+    if (!rate || !this.rateWarned.has(connection)) this.log.warn(describe());
+    else this.log.debug(describe);
+    if (rate) this.rateWarned.add(connection);
+    this.restore(connection);
+  }
+
+  private restore(connection: Connection<Session>): void {
+    const session = connection.session;
+    const before = this.accepted.get(connection);
+    const owned = before !== undefined && this.owners.get(before.token) === connection ? before : undefined;
+    session.push = owned;
+    // Lists in the refused frame were applied to the session already; an owner keeps deciding
+    // like its stored token instead.
+    const record = owned && this.store.get(owned.token);
+    if (record) session.filter = tokenFilter(record);
   }
 }

@@ -1,15 +1,17 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { explainFsError, makeDirectory } from './directory.js';
 
 /**
  * Replaces `path` with `content` so that a crash at any moment leaves either the old file or
  * the new one, never a truncated mix: write a temporary file in the same directory, fsync it,
  * rename it over the target, then fsync the directory so the rename itself is durable.
+ * Throws a FileSystemError (directory.ts) that says why, with the errno code.
  */
 export function writeFileAtomic(path: string, content: string | Buffer, mode = 0o600): void {
   const dir = dirname(path);
-  mkdirSync(dir, { recursive: true });
+  makeDirectory(dir);
   const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   let fd: number | undefined;
   try {
@@ -24,7 +26,8 @@ export function writeFileAtomic(path: string, content: string | Buffer, mode = 0
   } catch (err) {
     if (fd !== undefined) closeSync(fd);
     rmSync(temp, { force: true });
-    throw err;
+    // Callers name the file they were writing; the error says what is wrong with the directory.
+    throw explainFsError(err, dir);
   }
   syncDirectory(dir);
 }

@@ -39,6 +39,11 @@ export interface TokenRecord {
    * apply to its pushes; undefined for tokens registered by the classic server.
    */
   readonly zmUser: string | undefined;
+  /**
+   * Ours (`registered_at`): unix ms of the last registration, so that a file over the per-user
+   * quota keeps each user's newest devices; undefined for entries the classic server wrote.
+   */
+  readonly registeredAt?: number | undefined;
 }
 
 export type TokenFileKind = 'empty' | 'json' | 'lines' | 'corrupt';
@@ -135,6 +140,7 @@ function parseEntry(token: string, raw: unknown, month: number, warnings: string
     }
   }
 
+  const registeredAt = toCount(raw['registered_at']);
   return {
     token,
     platform,
@@ -148,6 +154,7 @@ function parseEntry(token: string, raw: unknown, month: number, warnings: string
     badge: toCount(raw['badge']) ?? 0,
     lastSent,
     zmUser: typeof raw['zm_user'] === 'string' && raw['zm_user'] !== '' ? raw['zm_user'] : undefined,
+    ...(registeredAt === undefined ? {} : { registeredAt }),
   };
 }
 
@@ -255,6 +262,7 @@ export function serializeTokenFile(records: Iterable<TokenRecord>): string {
       badge: r.badge,
       last_sent: r.lastSent,
       ...(r.zmUser === undefined ? {} : { zm_user: r.zmUser }),
+      ...(r.registeredAt === undefined ? {} : { registered_at: r.registeredAt }),
     }]);
   }
   return JSON.stringify({ tokens: Object.fromEntries(entries) });

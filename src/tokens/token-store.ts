@@ -28,6 +28,8 @@ export const MAX_TOKEN_LENGTH = 4096;
 export const MAX_PROFILE_LENGTH = 128;
 /** Default cap on stored registrations, so a misbehaving client cannot grow the file without bound. */
 export const DEFAULT_MAX_TOKENS = 10_000;
+/** Default of `fcm.max_devices_per_user`. */
+export const DEFAULT_MAX_DEVICES_PER_USER = 20;
 /** Last-sent times older than this are dropped at load (no interval is that long). */
 const LAST_SENT_KEEP_MS = 30 * 86_400_000;
 
@@ -39,8 +41,17 @@ export interface TokenStoreOptions {
   /** Coalescing window for writes; 0 writes on the next timer tick. */
   readonly writeDelayMs?: number;
   readonly monthlyLimit?: number;
-  /** New tokens beyond this many are refused (logged); existing ones can always re-register. */
+  /**
+   * New tokens beyond this many are refused; existing ones can always re-register. Nothing is
+   * ever evicted to make room: a full store must not let one user push out another's devices.
+   */
   readonly maxTokens?: number;
+  /**
+   * Devices one ZoneMinder user may hold (`fcm.max_devices_per_user`), so that filling the
+   * store takes many ZoneMinder accounts. Tokens without a user share one bucket with the same
+   * limit (see `userBucket`).
+   */
+  readonly maxDevicesPerUser?: number;
   /** Retry delay after a failed write (disk full, permissions). */
   readonly retryDelayMs?: number;
 }
@@ -64,8 +75,18 @@ export interface Registration {
   readonly zmUser?: string | undefined;
 }
 
+/** Why `tryRegister` refused: bad token text, the user's quota, or the whole store is full. */
+export type RegisterRefusal = 'invalid' | 'quota' | 'full';
+
+export type RegisterResult =
+  | { readonly ok: true; readonly record: TokenRecord; readonly created: boolean }
+  /** `detail` is a log-ready sentence with the token masked. */
+  | { readonly ok: false; readonly reason: RegisterRefusal; readonly detail: string };
+
 export interface LoadSummary {
   readonly count: number;
+  /** Entries left out because their user was over `maxDevicesPerUser`. */
+  readonly droppedOverQuota?: number;
   readonly source: 'missing' | 'empty' | 'json' | 'migrated' | 'corrupt' | 'unreadable';
   /** Where a corrupt file was moved to. */
   readonly setAsideAs?: string;
@@ -77,6 +98,44 @@ export function tokenFilter(record: Pick<TokenRecord, 'monlist' | 'intlist'>): M
 }
 
 const keepList = (value: string | undefined): boolean => value === undefined || value.trim() === '-1';
+
+/**
+ * The quota bucket of a record. Tokens without a ZoneMinder user (classic token files, and every
+ * registration while auth is off) share one bucket: with auth on no new registration can land
+ * there, so it only shrinks as those phones reconnect and re-register under their user; with
+ * auth off there is no identity to tell clients apart, and any name a client claims would let
+ * it open as many buckets as it likes.
+ */
+export function userBucket(zmUser: string | undefined): string | undefined {
+  return zmUser;
+}
+
+/**
+ * Keeps at most `limit` records per user bucket: the newest by `registeredAt`, and among
+ * records without one (older than any with one) the later in the file. File order is kept.
+ */
+export function trimToQuota(records: readonly TokenRecord[], limit: number): { kept: TokenRecord[]; dropped: number; users: number } {
+  const byBucket = new Map<string | undefined, number[]>();
+  records.forEach((record, index) => {
+    const bucket = userBucket(record.zmUser);
+    const list = byBucket.get(bucket);
+    if (list) list.push(index);
+    else byBucket.set(bucket, [index]);
+  });
+  const drop = new Set<number>();
+  let users = 0;
+  for (const indices of byBucket.values()) {
+    if (indices.length <= limit) continue;
+    users++;
+    const newestFirst = [...indices].sort((a, b) => {
+      const ta = records[a]!.registeredAt ?? -Infinity;
+      const tb = records[b]!.registeredAt ?? -Infinity;
+      return ta === tb ? b - a : tb - ta;
+    });
+    for (const index of newestFirst.slice(limit)) drop.add(index);
+  }
+  return { kept: records.filter((_, index) => !drop.has(index)), dropped: drop.size, users };
+}
 
 function pruneLastSent(record: TokenRecord, oldest: number): TokenRecord {
   const entries = Object.entries(record.lastSent);
@@ -93,6 +152,9 @@ export class TokenStore implements Service {
   private readonly retryDelayMs: number;
   private readonly monthlyLimit: number;
   private readonly maxTokens: number;
+  private readonly maxDevicesPerUser: number;
+  /** Records per user bucket, kept in step with `records`. */
+  private readonly perUser = new Map<string | undefined, number>();
   /** Tokens already warned about the monthly cap (until they may send again). */
   private readonly capWarned = new Set<string>();
   private readonly records = new Map<string, TokenRecord>();
@@ -111,6 +173,7 @@ export class TokenStore implements Service {
     this.retryDelayMs = options.retryDelayMs ?? 5000;
     this.monthlyLimit = options.monthlyLimit ?? MONTHLY_PUSH_LIMIT;
     this.maxTokens = options.maxTokens ?? DEFAULT_MAX_TOKENS;
+    this.maxDevicesPerUser = options.maxDevicesPerUser ?? DEFAULT_MAX_DEVICES_PER_USER;
   }
 
   async start(_signal: AbortSignal): Promise<void> {
@@ -129,6 +192,7 @@ export class TokenStore implements Service {
   /** Reads the file (synchronously: it is small and this runs once at start). Replaces the memory state. */
   load(): LoadSummary {
     this.records.clear();
+    this.perUser.clear();
     this.writesDisabled = false;
     this.removeStaleTempFiles();
     let text: string;
@@ -173,7 +237,15 @@ export class TokenStore implements Service {
     }
 
     const oldest = this.clock.now() - LAST_SENT_KEEP_MS;
-    for (const record of parsed.records) this.records.set(record.token, pruneLastSent(record, oldest));
+    const { kept, dropped, users } = trimToQuota(parsed.records, this.maxDevicesPerUser);
+    for (const record of kept) this.put(pruneLastSent(record, oldest));
+    if (dropped > 0) {
+      this.log.warn(
+        `token file ${this.path}: ${dropped} push tokens dropped, ${users === 1 ? 'one user was' : `${users} users were`} over ` +
+          `fcm.max_devices_per_user (${this.maxDevicesPerUser}); each user keeps the newest registrations`,
+      );
+    }
+    const trimmed = dropped > 0 ? { droppedOverQuota: dropped } : {};
 
     if (parsed.kind === 'lines') {
       try {
@@ -185,10 +257,12 @@ export class TokenStore implements Service {
         this.dirty = true;
         this.log.error(`token file ${this.path}: migration could not be written (${errorMessage(err)})`);
       }
-      return { count: this.records.size, source: 'migrated' };
+      return { count: this.records.size, source: 'migrated', ...trimmed };
     }
+    // The dropped entries must not come back at the next start.
+    if (dropped > 0) this.changed();
     this.log.info(`loaded ${this.records.size} push tokens from ${this.path}`);
-    return { count: this.records.size, source: parsed.kind === 'empty' ? 'empty' : 'json' };
+    return { count: this.records.size, source: parsed.kind === 'empty' ? 'empty' : 'json', ...trimmed };
   }
 
   get size(): number {
@@ -204,20 +278,47 @@ export class TokenStore implements Service {
     return [...this.records.values()];
   }
 
+  /** How many devices a user bucket holds (undefined = tokens without a ZoneMinder user). */
+  devicesOf(zmUser: string | undefined): number {
+    return this.perUser.get(userBucket(zmUser)) ?? 0;
+  }
+
   /**
    * Creates or updates a registration (protocol.md §3.6, §8). Returns the stored record, or
-   * undefined when refused (empty or oversized token, store full; logged).
+   * undefined when refused (logged): see `tryRegister`.
    */
   register(reg: Registration): TokenRecord | undefined {
+    const result = this.tryRegister(reg);
+    if (result.ok) return result.record;
+    this.log.warn(result.detail);
+    return undefined;
+  }
+
+  /**
+   * Like `register`, but a refusal is returned with its reason instead of logged, so the caller
+   * can answer the client and log once with its own context. Refused: an empty or oversized
+   * token; a token new to its user while that user holds `maxDevicesPerUser` devices (a token
+   * the same user re-registers never is); a new token while the store holds `maxTokens`.
+   */
+  tryRegister(reg: Registration): RegisterResult {
     const token = reg.token;
     if (token.trim() === '' || token.length > MAX_TOKEN_LENGTH) {
-      this.log.warn(`push token registration refused: ${token.trim() === '' ? 'empty token' : `token of ${token.length} characters`}`);
-      return undefined;
+      return { ok: false, reason: 'invalid', detail: `push token registration refused: ${token.trim() === '' ? 'empty token' : `token of ${token.length} characters`}` };
     }
     const old = this.records.get(token);
+    const zmUser = reg.zmUser ?? old?.zmUser;
+    const bucket = userBucket(zmUser);
+    const joinsBucket = old === undefined || userBucket(old.zmUser) !== bucket;
+    if (joinsBucket && (this.perUser.get(bucket) ?? 0) >= this.maxDevicesPerUser) {
+      const who = zmUser === undefined ? 'tokens without a ZoneMinder user' : `user ${JSON.stringify(zmUser)}`;
+      return {
+        ok: false,
+        reason: 'quota',
+        detail: `push token ${maskToken(token)} refused (TOKENQUOTA): ${who} already has ${this.maxDevicesPerUser} devices registered (fcm.max_devices_per_user)`,
+      };
+    }
     if (old === undefined && this.records.size >= this.maxTokens) {
-      this.log.warn(`push token ${maskToken(token)} refused: ${this.maxTokens} devices are registered already`);
-      return undefined;
+      return { ok: false, reason: 'full', detail: `push token ${maskToken(token)} refused (TOKENSTOREFULL): ${this.maxTokens} devices are registered already` };
     }
     const profile =
       reg.profile === undefined ? old?.profile : reg.profile.trim() === '' ? undefined : reg.profile.trim().slice(0, MAX_PROFILE_LENGTH);
@@ -235,16 +336,17 @@ export class TokenStore implements Service {
       clientKind: kind,
       badge: old?.badge ?? 0,
       lastSent: old?.lastSent ?? {},
-      zmUser: reg.zmUser ?? old?.zmUser,
+      zmUser,
+      registeredAt: this.clock.now(),
     };
-    this.records.set(token, record);
+    this.put(record);
     if (old === undefined) {
       this.log.info(`registered push token ${maskToken(token)} (${record.platform}, ${record.pushstate}, ${record.clientKind})`);
     } else {
       this.log.debug(() => `updated push token ${maskToken(token)} (${record.platform}, ${record.pushstate})`);
     }
     this.changed();
-    return record;
+    return { ok: true, record, created: old === undefined };
   }
 
   /** A filter change of a connection that holds this token (both lists replace the stored ones). */
@@ -300,7 +402,7 @@ export class TokenStore implements Service {
 
   /** Deletes a registration for good (FCM says the token is dead, or the app deregistered). */
   remove(token: string, reason: string): boolean {
-    if (!this.records.delete(token)) return false;
+    if (!this.drop(token)) return false;
     this.log.info(`removed push token ${maskToken(token)}: ${reason}`);
     this.changed();
     return true;
@@ -347,6 +449,29 @@ export class TokenStore implements Service {
         this.log.debug(() => `could not remove leftover ${name}: ${errorMessage(err)}`);
       }
     }
+  }
+
+  /** Sets a record, keeping the per-user counts in step (a re-registration may move it to another user). */
+  private put(record: TokenRecord): void {
+    const old = this.records.get(record.token);
+    if (old !== undefined) this.count(old.zmUser, -1);
+    this.records.set(record.token, record);
+    this.count(record.zmUser, 1);
+  }
+
+  private drop(token: string): boolean {
+    const old = this.records.get(token);
+    if (old === undefined) return false;
+    this.records.delete(token);
+    this.count(old.zmUser, -1);
+    return true;
+  }
+
+  private count(zmUser: string | undefined, delta: number): void {
+    const bucket = userBucket(zmUser);
+    const next = (this.perUser.get(bucket) ?? 0) + delta;
+    if (next > 0) this.perUser.set(bucket, next);
+    else this.perUser.delete(bucket);
   }
 
   private update(token: string, change: (r: TokenRecord) => TokenRecord): boolean {

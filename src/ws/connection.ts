@@ -1,3 +1,4 @@
+import { isIP, type BlockList } from 'node:net';
 import type { WebSocket } from 'uWebSockets.js';
 
 /** Outcome of a send, from uWS's 0/1/2 return code, plus our own "closed". */
@@ -17,12 +18,19 @@ export class Connection<Session> {
 
   constructor(
     readonly id: number,
+    /** The client: the TCP peer, or what a trusted proxy reported (see clientAddress); for logs and login limits. */
     readonly remoteAddress: string,
-    /** From X-Forwarded-For, only logged: it is whatever the client or a proxy claims. */
+    /** The X-Forwarded-For header as received; beyond clientAddress's use, only logged. */
     readonly forwardedFor: string | undefined,
     readonly session: Session,
     private readonly onDropped: (connection: Connection<Session>, droppedInBurst: number) => void,
+    /** The TCP peer; differs from remoteAddress when a trusted proxy forwarded the connection. */
+    readonly peerAddress: string = remoteAddress,
   ) {}
+
+  get viaProxy(): boolean {
+    return this.peerAddress !== this.remoteAddress;
+  }
 
   /** Called by the server from uWS's open handler. */
   attach(socket: WebSocket<{ connection: Connection<Session> }>): void {
@@ -102,4 +110,39 @@ export function formatRemoteAddress(raw: string): string {
   } catch {
     return raw;
   }
+}
+
+/**
+ * The client address of a connection from `peer`: when the peer is a trusted proxy, the
+ * rightmost X-Forwarded-For entry that is not itself a trusted proxy. Entries left of it are
+ * whatever the client chose to send, so they are never used. An entry that is not an IP address
+ * means the chain cannot be followed, and the peer is kept.
+ */
+export function clientAddress(peer: string, forwardedFor: string | undefined, trustedProxies: BlockList | undefined): string {
+  if (forwardedFor === undefined || trustedProxies === undefined || !isTrusted(peer, trustedProxies)) return peer;
+  const hops = forwardedFor.split(',').map((hop) => hop.trim());
+  let client: string | undefined;
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const address = normaliseIp(hops[i]!);
+    if (address === undefined) return peer;
+    client = address;
+    if (!isTrusted(address, trustedProxies)) break;
+  }
+  // Every hop trusted: the leftmost, the furthest a trusted proxy vouched for.
+  return client ?? peer;
+}
+
+function isTrusted(address: string, list: BlockList): boolean {
+  const family = isIP(address);
+  return family !== 0 && list.check(address, family === 6 ? 'ipv6' : 'ipv4');
+}
+
+/** An IP address in the form formatRemoteAddress gives, or undefined for anything else. */
+function normaliseIp(text: string): string | undefined {
+  const bare = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
+  const family = isIP(bare);
+  if (family === 4) return bare;
+  if (family !== 6 || bare.includes('%')) return undefined;
+  // Compressed first, so an IPv4-mapped address in any spelling becomes dotted IPv4.
+  return formatRemoteAddress(formatRemoteAddress(bare));
 }

@@ -46,6 +46,16 @@ export const PUSH_PUSHDISABLED = reply('push', '', 'Fail', 'PUSHDISABLED');
 /** A push frame on a connection that has not authenticated. */
 export const PUSH_NOAUTH = reply('push', '', 'Fail', 'NOAUTH');
 export const PUSH_MISSINGPLATFORM = reply('push', 'token', 'Fail', 'MISSINGPLATFORM');
+/** A platform other than `android`/`ios`: such a token would get pushes without either block. */
+export const PUSH_BADPLATFORM = reply('push', 'token', 'Fail', 'BADPLATFORM');
+/** A state other than `enabled`, `disabled` or `""`: guessing could push to a phone that opted out. */
+export const PUSH_BADSTATE = reply('push', 'token', 'Fail', 'BADSTATE');
+/** The user already holds `fcm.max_devices_per_user` devices; the token is not stored. */
+export const PUSH_TOKENQUOTA = reply('push', 'token', 'Fail', 'TOKENQUOTA');
+/** The connection sent more than `fcm.max_token_frames` token frames in a minute. */
+export const PUSH_TOKENRATE = reply('push', 'token', 'Fail', 'TOKENRATE');
+/** The token store holds its maximum of devices; it never evicts anyone to make room. */
+export const PUSH_TOKENSTOREFULL = reply('push', 'token', 'Fail', 'TOKENSTOREFULL');
 
 // ---------------------------------------------------------------------------------------------
 // control
@@ -86,6 +96,10 @@ export function rejectionFrame(reason: RejectionReason): string | undefined {
   switch (reason) {
     case 'MISSINGPLATFORM':
       return PUSH_MISSINGPLATFORM;
+    case 'BADPLATFORM':
+      return PUSH_BADPLATFORM;
+    case 'BADSTATE':
+      return PUSH_BADSTATE;
     case 'MISSINGMONITORLIST':
       return FILTER_MISSINGMONITORLIST;
     case 'MISSINGINTERVALLIST':

@@ -3,18 +3,21 @@
  * typed protocol error out. This is the only place that looks at untrusted JSON; everything
  * behind it works with the `ClientMessage` union. Pure: no I/O, no clock, never throws.
  *
- * Field policy (the apps only ever send strings, except `badge`):
- * - fields we read accept a string, or a finite number coerced to its decimal string (a
- *   hand-written client may send `"monlist":1` or a numeric username), or `null`, which counts
- *   as absent (the classic Perl server saw JSON null as undef, i.e. missing);
- * - a field we read holding an object, array or boolean makes the whole frame BADJSON
- *   (`cause: 'bad-field'`), because guessing a meaning for it could register a token or
- *   filter the user never asked for;
- * - `badge` is the exception the protocol asks for: number or numeric string, anything else is
- *   a silent `BADBADGE` rejection the server only logs;
- * - fields we do not read (top-level `token` apart from badge matching, `category` beyond its
- *   value, `data.appversion` outside auth, `data.token` in filter frames, any unknown key) are
- *   never validated and never cause a rejection.
+ * One validation rule for every field we read (docs/protocol.md "Validation"):
+ * - Type: a field must have the JSON type the protocol documents for it, or be `null`, which
+ *   counts as absent (the classic Perl server saw null as undef). Text fields take strings only:
+ *   the apps send every value as a string except `badge`, so a number, boolean, object or array
+ *   in a text field is not a client we know, and guessing a meaning for it could store a token
+ *   or filter nobody asked for. The whole frame is refused with BADJSON (`cause: 'bad-field'`,
+ *   the field named for the log). `badge` is documented as number or numeric string, so those
+ *   two types pass the type check (a boolean, object or array badge is BADJSON).
+ * - Value: a field whose value must come from a set is refused with its own reason instead of
+ *   being stored or reinterpreted: `platform` outside android/ios → BADPLATFORM, `state`
+ *   outside enabled/disabled/"" → BADSTATE, a badge that is not a non-negative integer →
+ *   BADBADGE (logged, no reply), a missing platform → MISSINGPLATFORM, an empty token →
+ *   EMPTYTOKEN (ignored silently, like the classic server).
+ * - Keys we do not read (`data.appversion` outside auth, `data.token` in filter frames, any
+ *   unknown key) are never validated and never cause a rejection.
  */
 import { Ajv, type JSONSchemaType, type ValidateFunction, type ErrorObject } from 'ajv';
 
@@ -41,6 +44,14 @@ export interface ClientSignals {
 }
 
 export type ClientKind = 'zmninja' | 'zmninjang' | 'unknown';
+
+/** The platforms a push token frame may name; a push carries the matching android or apns block. */
+export const PUSH_PLATFORMS = ['android', 'ios'] as const;
+export type PushPlatform = (typeof PUSH_PLATFORMS)[number];
+
+export function isPushPlatform(value: string): value is PushPlatform {
+  return (PUSH_PLATFORMS as readonly string[]).includes(value);
+}
 
 interface MessageBase {
   readonly signals: ClientSignals;
@@ -96,9 +107,8 @@ export interface PushTokenMessage extends MessageBase {
   readonly kind: 'push-token';
   readonly event: 'push';
   readonly token: string;
-  /** As sent (`android` / `ios` from the apps); never empty. */
-  readonly platform: string;
-  /** Anything other than exactly `disabled` is `enabled` (the classic server tested `ne 'disabled'`). */
+  readonly platform: PushPlatform;
+  /** `""` and absent are `enabled`, as in the classic server; other values are refused (BADSTATE). */
   readonly state: 'enabled' | 'disabled';
   /**
    * The list to store, or `undefined` to keep the stored one: absent, `""` and `"-1"` all
@@ -148,6 +158,8 @@ export interface UnsupportedMessage extends MessageBase {
  */
 export type RejectionReason =
   | 'MISSINGPLATFORM'
+  | 'BADPLATFORM'
+  | 'BADSTATE'
   | 'MISSINGMONITORLIST'
   | 'MISSINGINTERVALLIST'
   | 'NODATA'
@@ -181,6 +193,7 @@ export type ClientMessageKind = ClientMessage['kind'];
 export type ProtocolErrorCause =
   | 'too-large'
   | 'too-deep'
+  | 'too-many-items'
   | 'not-json'
   | 'not-object'
   | 'data-not-object'
@@ -204,9 +217,12 @@ export interface FrameLimits {
   readonly maxBytes: number;
   /** Deepest accepted nesting of objects/arrays; the apps never exceed 2. Default 32. */
   readonly maxDepth?: number;
+  /** Most values (object members and array elements) in a frame; the apps send under 30. Default 1000. */
+  readonly maxItems?: number;
 }
 
 export const DEFAULT_MAX_DEPTH = 32;
+export const DEFAULT_MAX_ITEMS = 1000;
 export const PROFILE_MAX_CHARS = 128;
 /** APNs stores the badge in a 32-bit integer; larger values are refused as BADBADGE. */
 export const BADGE_MAX = 0x7fffffff;
@@ -216,83 +232,89 @@ const ECHO_MAX_CHARS = 32;
 // Schemas: compiled once at module load. Extra keys are always allowed (additionalProperties:
 // true) and never removed; the schemas only pin the types of the fields we read.
 
-/** A field read as text: string, finite number (coerced) or null (absent). */
-type Loose = string | number | null;
+/** A text field: a string, or null (= absent). Nothing else, see the field rule above. */
+type Text = string | null;
 
 interface EnvelopeShape {
   data?: Record<string, unknown> | null;
+  token?: Text;
+  category?: Text;
 }
 interface AuthDataShape {
-  user?: Loose;
-  password?: Loose;
-  appversion?: Loose;
-  monlist?: Loose;
-  intlist?: Loose;
+  user?: Text;
+  password?: Text;
+  appversion?: Text;
+  monlist?: Text;
+  intlist?: Text;
 }
 interface TypedDataShape {
-  type?: Loose;
+  type?: Text;
 }
 interface FilterDataShape {
-  monlist?: Loose;
-  intlist?: Loose;
+  monlist?: Text;
+  intlist?: Text;
 }
 interface TokenDataShape {
-  token?: string | null;
-  platform?: string | null;
-  state?: string | null;
-  profile?: Loose;
-  monlist?: Loose;
-  intlist?: Loose;
+  token?: Text;
+  platform?: Text;
+  state?: Text;
+  profile?: Text;
+  monlist?: Text;
+  intlist?: Text;
+}
+interface BadgeDataShape {
+  /** The one field that may be a number: the apps send the badge as one (§3.7). */
+  badge?: string | number | null;
 }
 interface EscontrolDataShape {
-  command?: string | null;
+  command?: Text;
 }
 
-const loose = { type: ['string', 'number'], nullable: true } as const;
-const strictString = { type: 'string', nullable: true } as const;
+const text = { type: 'string', nullable: true } as const;
 
 const envelopeSchema: JSONSchemaType<EnvelopeShape> = {
   type: 'object',
   properties: {
     data: { type: 'object', nullable: true, required: [], additionalProperties: true },
+    token: text,
+    category: text,
   },
   required: [],
   additionalProperties: true,
 };
 const authDataSchema: JSONSchemaType<AuthDataShape> = {
   type: 'object',
-  properties: { user: loose, password: loose, appversion: loose, monlist: loose, intlist: loose },
+  properties: { user: text, password: text, appversion: text, monlist: text, intlist: text },
   required: [],
   additionalProperties: true,
 };
 const typedDataSchema: JSONSchemaType<TypedDataShape> = {
   type: 'object',
-  properties: { type: loose },
+  properties: { type: text },
   required: [],
   additionalProperties: true,
 };
 const filterDataSchema: JSONSchemaType<FilterDataShape> = {
   type: 'object',
-  properties: { monlist: loose, intlist: loose },
+  properties: { monlist: text, intlist: text },
   required: [],
   additionalProperties: true,
 };
 const tokenDataSchema: JSONSchemaType<TokenDataShape> = {
   type: 'object',
-  properties: {
-    token: strictString,
-    platform: strictString,
-    state: strictString,
-    profile: loose,
-    monlist: loose,
-    intlist: loose,
-  },
+  properties: { token: text, platform: text, state: text, profile: text, monlist: text, intlist: text },
+  required: [],
+  additionalProperties: true,
+};
+const badgeDataSchema: JSONSchemaType<BadgeDataShape> = {
+  type: 'object',
+  properties: { badge: { type: ['string', 'number'], nullable: true } },
   required: [],
   additionalProperties: true,
 };
 const escontrolDataSchema: JSONSchemaType<EscontrolDataShape> = {
   type: 'object',
-  properties: { command: strictString },
+  properties: { command: text },
   required: [],
   additionalProperties: true,
 };
@@ -310,6 +332,7 @@ const validateAuthData = ajv.compile(authDataSchema);
 const validateTypedData = ajv.compile(typedDataSchema);
 const validateFilterData = ajv.compile(filterDataSchema);
 const validateTokenData = ajv.compile(tokenDataSchema);
+const validateBadgeData = ajv.compile(badgeDataSchema);
 const validateEscontrolData = ajv.compile(escontrolDataSchema);
 
 // ---------------------------------------------------------------------------------------------
@@ -343,7 +366,17 @@ function parseJsonSafely(raw: string): { ok: true; value: unknown } | { ok: fals
  * echoed escontrol request) would otherwise hit the stack limit on hostile nesting.
  */
 export function nestingExceeds(raw: string, max: number): boolean {
+  return frameShapeProblem(raw, max, Number.MAX_SAFE_INTEGER) === 'too-deep';
+}
+
+/**
+ * The same scan also counts the items of every object and array (commas plus containers). Real
+ * frames have fewer than 30; a 1 MiB frame of 100,000 tiny keys costs JSON.parse over 100 ms of
+ * one loop turn, during which no other client is served, so such frames are refused unparsed.
+ */
+export function frameShapeProblem(raw: string, maxDepth: number, maxItems: number): 'too-deep' | 'too-many-items' | null {
   let depth = 0;
+  let items = 0;
   let inString = false;
   for (let i = 0; i < raw.length; i++) {
     const c = raw.charCodeAt(i);
@@ -353,12 +386,15 @@ export function nestingExceeds(raw: string, max: number): boolean {
     } else if (c === 0x22) {
       inString = true;
     } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
-      if (++depth > max) return true;
+      if (++depth > maxDepth) return 'too-deep';
+      if (++items > maxItems) return 'too-many-items';
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
       depth--;
+    } else if (c === 0x2c /* , */) {
+      if (++items > maxItems) return 'too-many-items';
     }
   }
-  return false;
+  return null;
 }
 
 function utf8LengthExceeds(raw: string, maxBytes: number): boolean {
@@ -390,9 +426,8 @@ export function sanitiseEcho(value: unknown, maxChars = ECHO_MAX_CHARS): string 
   return out;
 }
 
-function toText(value: Loose | undefined): string | undefined {
-  if (value === null || value === undefined) return undefined;
-  return typeof value === 'number' ? String(value) : value;
+function toText(value: Text | undefined): string | undefined {
+  return value ?? undefined;
 }
 
 function truncateCodePoints(text: string, max: number): string {
@@ -406,10 +441,10 @@ function asJsonObject(value: Record<string, unknown>): JsonObject {
   return value as JsonObject;
 }
 
-function fieldError(errors: ErrorObject[] | null | undefined, event: string): ProtocolError {
+function fieldError(errors: ErrorObject[] | null | undefined, event: string, root = 'data'): ProtocolError {
   const first = errors?.[0];
   const path = first?.instancePath ?? '';
-  const field = 'data' + path.replaceAll('/', '.');
+  const field = root === '' ? path.slice(1).replaceAll('/', '.') : root + path.replaceAll('/', '.');
   return {
     code: 'BADJSON',
     cause: 'bad-field',
@@ -485,9 +520,10 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParseResult 
     return fail({ code: 'BADJSON', cause: 'too-large', detail: `frame larger than ${limits.maxBytes} bytes` });
   }
   const maxDepth = limits.maxDepth ?? DEFAULT_MAX_DEPTH;
-  if (nestingExceeds(raw, maxDepth)) {
-    return fail({ code: 'BADJSON', cause: 'too-deep', detail: `frame nested deeper than ${maxDepth}` });
-  }
+  const maxItems = limits.maxItems ?? DEFAULT_MAX_ITEMS;
+  const shape = frameShapeProblem(raw, maxDepth, maxItems);
+  if (shape === 'too-deep') return fail({ code: 'BADJSON', cause: 'too-deep', detail: `frame nested deeper than ${maxDepth}` });
+  if (shape === 'too-many-items') return fail({ code: 'BADJSON', cause: 'too-many-items', detail: `frame has more than ${maxItems} values` });
   const parsed = parseJsonSafely(raw);
   if (!parsed.ok) return fail({ code: 'BADJSON', cause: 'not-json', detail: 'frame is not JSON' });
   const top = parsed.value;
@@ -498,19 +534,22 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParseResult 
   const rawEvent = top['event'];
   const event = typeof rawEvent === 'string' ? rawEvent : undefined;
   if (!validateEnvelope(top)) {
-    return fail({
-      code: 'BADJSON',
-      cause: 'data-not-object',
-      detail: `data is ${describe(top['data'])}, not an object`,
-      event: sanitiseEcho(rawEvent),
-    });
+    const path = validateEnvelope.errors?.[0]?.instancePath ?? '';
+    if (path === '/data') {
+      return fail({
+        code: 'BADJSON',
+        cause: 'data-not-object',
+        detail: `data is ${describe(top['data'])}, not an object`,
+        event: sanitiseEcho(rawEvent),
+      });
+    }
+    return fail({ ...fieldError(validateEnvelope.errors, sanitiseEcho(rawEvent), ''), event: sanitiseEcho(rawEvent) });
   }
   // Missing and null `data` are the same: the classic server read fields of an undef hash.
   const envelope: EnvelopeShape = top;
   const dataPresent = envelope.data !== undefined && envelope.data !== null;
   const data: Record<string, unknown> = envelope.data ?? {};
-  const topToken = top['token'];
-  const topLevelToken = typeof topToken === 'string' && topToken !== '' ? topToken : undefined;
+  const topLevelToken = envelope.token === undefined || envelope.token === null || envelope.token === '' ? undefined : envelope.token;
 
   switch (event) {
     case 'auth':
@@ -589,7 +628,7 @@ function parseControl(top: Record<string, unknown>, data: Record<string, unknown
 }
 
 /** In a token frame `""` and `"-1"` mean "keep the stored list" (§3.6). */
-function listUpdate(value: Loose | undefined): string | undefined {
+function listUpdate(value: Text | undefined): string | undefined {
   const text = toText(value);
   return text === undefined || text === '' || text.trim() === '-1' ? undefined : text;
 }
@@ -601,14 +640,16 @@ function parsePush(top: Record<string, unknown>, data: Record<string, unknown>, 
   const signals = readSignals(top, data, 'push', type);
 
   if (type === 'badge') {
-    const badge = parseBadge(data['badge']);
+    const checked = validate(validateBadgeData, data, 'push');
+    if (!checked.ok) return fail(checked.error);
+    const badge = parseBadge(checked.value.badge);
     if (badge === undefined) {
       return ok({
         kind: 'rejected',
         event: 'push',
         type: 'badge',
         reason: 'BADBADGE',
-        detail: `badge is not a non-negative integer: ${describeBadge(data['badge'])}`,
+        detail: `badge is not a non-negative integer: ${describeBadge(checked.value.badge)}`,
         signals,
         topLevelToken,
       });
@@ -626,6 +667,29 @@ function parsePush(top: Record<string, unknown>, data: Record<string, unknown>, 
   if (d.platform === undefined || d.platform === null || d.platform === '') {
     return ok({ kind: 'rejected', event: 'push', type: 'token', reason: 'MISSINGPLATFORM', detail: 'token frame without platform', signals, topLevelToken });
   }
+  if (!isPushPlatform(d.platform)) {
+    return ok({
+      kind: 'rejected',
+      event: 'push',
+      type: 'token',
+      reason: 'BADPLATFORM',
+      detail: `data.platform ${JSON.stringify(sanitiseEcho(d.platform))} is not android or ios`,
+      signals,
+      topLevelToken,
+    });
+  }
+  const state = d.state ?? '';
+  if (state !== '' && state !== 'enabled' && state !== 'disabled') {
+    return ok({
+      kind: 'rejected',
+      event: 'push',
+      type: 'token',
+      reason: 'BADSTATE',
+      detail: `data.state ${JSON.stringify(sanitiseEcho(state))} is not enabled, disabled or ""`,
+      signals,
+      topLevelToken,
+    });
+  }
   if (d.token === undefined || d.token === null || d.token === '') {
     return ok({ kind: 'rejected', event: 'push', type: 'token', reason: 'EMPTYTOKEN', detail: 'token frame with an empty token', signals, topLevelToken });
   }
@@ -635,7 +699,7 @@ function parsePush(top: Record<string, unknown>, data: Record<string, unknown>, 
     event: 'push',
     token: d.token,
     platform: d.platform,
-    state: d.state === 'disabled' ? 'disabled' : 'enabled',
+    state: state === 'disabled' ? 'disabled' : 'enabled',
     monlist: listUpdate(d.monlist),
     intlist: listUpdate(d.intlist),
     profile: profile === undefined ? undefined : truncateCodePoints(profile, PROFILE_MAX_CHARS),

@@ -1,18 +1,15 @@
 import net from 'node:net';
-import tls from 'node:tls';
-import { readFileSync, watchFile, unwatchFile, type Stats } from 'node:fs';
+import { watchFile, unwatchFile, type Stats } from 'node:fs';
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocketBehavior, us_listen_socket, us_socket_context_t } from 'uWebSockets.js';
 import type { Logger } from '../log/logger.js';
 import type { Service } from '../lifecycle.js';
 import { ZmesError, errorMessage } from '../errors.js';
 import { loadUws } from './uws.js';
-import { Connection, formatRemoteAddress } from './connection.js';
+import { TLS12_CIPHERS, checkTlsFiles, type TlsFiles } from './tls-files.js';
+import { Connection, clientAddress, formatRemoteAddress } from './connection.js';
 import { bindHost } from '../config/formats.js';
 
-export interface TlsFiles {
-  cert: string;
-  key: string;
-}
+export type { TlsFiles } from './tls-files.js';
 
 export interface WsServerOptions {
   /** Bind address; brackets of an IPv6 literal are accepted (`[::]`). */
@@ -27,6 +24,8 @@ export interface WsServerOptions {
   idleTimeout: number;
   /** How often the certificate files are checked for changes, in ms. */
   certificateCheckIntervalMs?: number;
+  /** Peers whose X-Forwarded-For gives the client address (network.trusted_proxies); none when absent. */
+  trustedProxies?: net.BlockList;
 }
 
 /** What the protocol layer does with connections; the server only moves bytes. */
@@ -115,7 +114,7 @@ export class WsServer<Session> implements Service {
   private buildApp(): TemplatedApp {
     const uWS = loadUws();
     const app = this.options.tls
-      ? uWS.SSLApp({ cert_file_name: this.options.tls.cert, key_file_name: this.options.tls.key })
+      ? uWS.SSLApp({ cert_file_name: this.options.tls.cert, key_file_name: this.options.tls.key, ssl_ciphers: TLS12_CIPHERS })
       : uWS.App();
     const behavior: WebSocketBehavior<UserData<Session>> = {
       maxPayloadLength: this.options.maxPayloadLength,
@@ -165,12 +164,14 @@ export class WsServer<Session> implements Service {
       return;
     }
     const forwardedFor = req.getHeader('x-forwarded-for') || undefined;
+    const client = clientAddress(remoteAddress, forwardedFor, this.options.trustedProxies);
     const connection = new Connection<Session>(
       this.nextId++,
-      remoteAddress,
+      client,
       forwardedFor,
-      this.handler.createSession(remoteAddress),
+      this.handler.createSession(client),
       (c) => this.log.warn(`connection #${c.id} from ${c.remoteAddress} is not reading: dropping frames (backpressure)`),
+      remoteAddress,
     );
     res.upgrade<UserData<Session>>(
       { connection },
@@ -271,23 +272,4 @@ function assertPortFree(host: string, port: number): Promise<void> {
     );
     probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
   });
-}
-
-/** Reads and pairs the certificate and key, so a bad file is a clear error and not a dead listener. */
-function checkTlsFiles(files: TlsFiles): void {
-  let cert: Buffer;
-  let key: Buffer;
-  try {
-    cert = readFileSync(files.cert);
-    key = readFileSync(files.key);
-  } catch (err) {
-    throw new ZmesError('ZMES_TLS', `cannot read TLS certificate or key: ${errorMessage(err)}`, { cause: err });
-  }
-  try {
-    tls.createSecureContext({ cert, key });
-  } catch (err) {
-    throw new ZmesError('ZMES_TLS', `TLS certificate ${files.cert} and key ${files.key} are not a valid pair: ${errorMessage(err)}`, {
-      cause: err,
-    });
-  }
 }

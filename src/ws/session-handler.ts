@@ -46,6 +46,9 @@ export interface AdminInterface {
   execute(request: JsonObject, who: string): { readonly reply: string; readonly after?: () => void };
 }
 
+/** Frames a client may send behind an unanswered auth frame; both apps send at most two. */
+const MAX_QUEUED_FRAMES = 16;
+
 /** Close codes: 1008 policy (bad or missing auth), 1011 server error, 1013 try again later. */
 const CLOSE_POLICY = 1008;
 const CLOSE_SERVER_ERROR = 1011;
@@ -89,8 +92,12 @@ export class SessionHandler implements ConnectionHandler<Session> {
   }
 
   onOpen(connection: Connection<Session>): void {
-    const via = connection.forwardedFor ? ` (X-Forwarded-For ${connection.forwardedFor})` : '';
-    this.log.info(`connection #${connection.id} from ${connection.remoteAddress}${via}`);
+    const via = connection.viaProxy
+      ? ` via proxy ${connection.peerAddress}`
+      : connection.forwardedFor
+        ? ` (X-Forwarded-For ${connection.forwardedFor}, not from a trusted proxy)`
+        : '';
+    this.log.debug(() => `connection #${connection.id} from ${connection.remoteAddress}${via}`);
     connection.session.authTimer = this.clock.setTimeout(() => this.authTimedOut(connection), this.options.authTimeoutSec * 1000);
   }
 
@@ -98,7 +105,10 @@ export class SessionHandler implements ConnectionHandler<Session> {
     const session = connection.session;
     session.authTimer?.cancel();
     const who = session.user ? ` (user ${session.user.name})` : session.state === 'admin' ? ' (escontrol admin)' : '';
-    this.log.info(`connection #${connection.id} from ${connection.remoteAddress}${who} closed (${code}${reason ? ` ${reason}` : ''})`);
+    // Only logins get an info line for their end, as for their start: probes and failures stay at debug.
+    const line = `connection #${connection.id} from ${connection.remoteAddress}${who} closed (${code}${reason ? ` ${reason}` : ''})`;
+    if (session.user || session.state === 'admin') this.log.info(line);
+    else this.log.debug(() => line);
     this.emit((l) => l.closed?.(connection));
   }
 
@@ -106,19 +116,47 @@ export class SessionHandler implements ConnectionHandler<Session> {
     const session = connection.session;
     if (session.state === 'closing') return;
     if (isBinary) {
-      this.log.info(`connection #${connection.id}: binary frame refused (BADJSON)`);
+      this.log.debug(() => `connection #${connection.id}: binary frame refused (BADJSON)`);
       connection.send(frames.MALFORMED_BADJSON);
       return;
     }
     const parsed = parseClientFrame(text, { maxBytes: this.options.maxFrameBytes });
     if (!parsed.ok) {
-      this.log.info(`connection #${connection.id} from ${connection.remoteAddress}: malformed frame (${parsed.error.cause}: ${parsed.error.detail})`);
+      this.log.debug(() => `connection #${connection.id} from ${connection.remoteAddress}: malformed frame (${parsed.error.cause}: ${parsed.error.detail})`);
       connection.send(frames.MALFORMED_BADJSON);
       return;
     }
     const message = parsed.value;
     session.signals = mergeSignals(session.signals, message.signals);
+    // The classic server handles a connection's frames strictly in order: a frame sent right
+    // after `auth` waits for the auth result instead of being refused as unauthenticated.
+    if (session.state === 'authenticating') {
+      if (session.queued.length < MAX_QUEUED_FRAMES) session.queued.push(message);
+      else {
+        this.log.debug(() => `connection #${connection.id}: more than ${MAX_QUEUED_FRAMES} frames while its login is checked; ${describeMessage(message)} refused`);
+        const refusal = this.notAuthenticatedReply(message);
+        if (refusal) connection.send(refusal);
+      }
+      return;
+    }
     this.route(connection, message);
+  }
+
+  /** Handles the frames queued behind an auth frame, until one of them starts another login. */
+  private handleQueued(connection: Connection<Session>): void {
+    const session = connection.session;
+    while (session.queued.length > 0 && session.state !== 'authenticating' && session.state !== 'closing' && !connection.closed) {
+      this.route(connection, session.queued.shift()!);
+    }
+  }
+
+  /** What a frame gets when its connection is not logged in (and what queued frames get after a failed login). */
+  private notAuthenticatedReply(message: ClientMessage): string | undefined {
+    const event = message.kind === 'rejected' ? message.event : message.kind.split('-')[0];
+    if (event === 'push') return this.options.pushEnabled ? frames.PUSH_NOAUTH : frames.PUSH_PUSHDISABLED;
+    if (message.kind === 'control-version') return frames.VERSION_REPLY;
+    if (event === 'control') return frames.FILTER_NOAUTH;
+    return undefined;
   }
 
   private route(connection: Connection<Session>, message: ClientMessage): void {
@@ -140,7 +178,7 @@ export class SessionHandler implements ConnectionHandler<Session> {
           return;
         }
         const { filter, warnings } = parseMonitorFilter(message.monlist, message.intlist);
-        for (const warning of warnings) this.log.info(`connection #${connection.id}: ${warning}`);
+        for (const warning of warnings) this.log.debug(() => `connection #${connection.id}: ${warning}`);
         session.filter = filter;
         session.lists = { monlist: message.monlist, intlist: message.intlist };
         this.log.debug(() => `connection #${connection.id}: filter monlist="${message.monlist}" intlist="${message.intlist}"`);
@@ -165,7 +203,7 @@ export class SessionHandler implements ConnectionHandler<Session> {
         this.runAdminCommand(connection, message);
         return;
       case 'unsupported':
-        this.log.info(`connection #${connection.id}: unsupported event "${message.echo}"`);
+        this.log.debug(() => `connection #${connection.id}: unsupported event "${message.echo}"`);
         connection.send(frames.notSupportedFrame(message.echo));
         return;
       case 'rejected': {
@@ -175,7 +213,7 @@ export class SessionHandler implements ConnectionHandler<Session> {
           return;
         }
         if (message.event === 'escontrol' && this.escontrolRefused(connection)) return;
-        this.log.info(`connection #${connection.id}: ${message.event}/${message.type} refused (${message.reason}: ${message.detail})`);
+        this.log.debug(() => `connection #${connection.id}: ${message.event}/${message.type} refused (${message.reason}: ${message.detail})`);
         const reply = frames.rejectionFrame(message.reason);
         if (reply) connection.send(reply);
         return;
@@ -190,7 +228,7 @@ export class SessionHandler implements ConnectionHandler<Session> {
       return true;
     }
     if (connection.session.state !== 'admin') {
-      this.log.info(`connection #${connection.id}: escontrol command from a connection not logged in as admin (NOTCONTROL)`);
+      this.log.debug(() => `connection #${connection.id}: escontrol command from a connection not logged in as admin (NOTCONTROL)`);
       connection.send(frames.ESCONTROL_NOTCONTROL);
       return true;
     }
@@ -208,7 +246,7 @@ export class SessionHandler implements ConnectionHandler<Session> {
 
   /**
    * The escontrol login (protocol.md §3.3): the admin password, compared in constant time, with
-   * failures counted in the same per-address limiter as normal logins. An admin connection gets
+   * failures counted in the same login limiter as normal logins. An admin connection gets
    * the normal success frame but no `user`, so no channel ever treats it as a recipient.
    */
   private authenticateAdmin(connection: Connection<Session>, message: EscontrolAuthMessage): void {
@@ -221,13 +259,13 @@ export class SessionHandler implements ConnectionHandler<Session> {
       connection.send(frames.AUTH_ESCONTROLDISABLED);
       return;
     }
-    if (session.state === 'authenticating') {
-      this.log.info(`connection #${connection.id}: escontrol login ignored, an auth frame is still being checked`);
-      return;
-    }
-    const verdict = this.limiter.check(remote);
+    // A pseudo-user of its own: admin guesses do not use up a ZoneMinder user's allowance, nor the reverse.
+    const limiterUser = 'escontrol admin';
+    const verdict = this.limiter.check(remote, limiterUser);
     if (!verdict.allowed) {
-      this.log.warn(`too many failed logins from ${remote}; refusing connection #${connection.id} for ${Math.ceil(verdict.retryAfterMs / 1000)} s`);
+      this.log.warn(
+        `too many failed logins from ${remote} for the escontrol admin (${verdict.detail}); refusing connection #${connection.id} for ${Math.ceil(verdict.retryAfterMs / 1000)} s`,
+      );
       this.closeWith(connection, undefined, CLOSE_TRY_LATER, 'too many failed logins');
       return;
     }
@@ -240,12 +278,12 @@ export class SessionHandler implements ConnectionHandler<Session> {
       return;
     }
     if (outcome === 'bad') {
-      const failures = this.limiter.recordFailure(remote);
-      this.log.warn(`bad escontrol password from ${remote} on connection #${connection.id} (${failures} recent failures)`);
+      const failures = this.limiter.recordFailure(remote, limiterUser);
+      this.log.warn(`bad escontrol password from ${remote} on connection #${connection.id} (${failures.pair} recent failures)`);
       this.closeWith(connection, frames.AUTH_BADAUTH, CLOSE_POLICY, 'authentication failed');
       return;
     }
-    this.limiter.recordSuccess(remote);
+    this.limiter.recordSuccess(remote, limiterUser);
     session.authTimer?.cancel();
     session.authTimer = undefined;
     session.state = 'admin';
@@ -272,7 +310,7 @@ export class SessionHandler implements ConnectionHandler<Session> {
     const session = connection.session;
     if (message.monlist !== undefined) {
       const { filter, warnings } = parseMonitorFilter(message.monlist, message.intlist);
-      for (const warning of warnings) this.log.info(`connection #${connection.id}: ${warning}`);
+      for (const warning of warnings) this.log.debug(() => `connection #${connection.id}: ${warning}`);
       session.filter = filter;
       session.lists = { monlist: message.monlist, intlist: message.intlist ?? '' };
     }
@@ -284,22 +322,23 @@ export class SessionHandler implements ConnectionHandler<Session> {
     };
     session.push = registration;
     session.clientKind = clientKindFromSignals(session.signals);
-    this.log.info(
-      `connection #${connection.id}: push token ${maskToken(message.token)} registered (${message.platform}, ${message.state}${message.profile ? `, profile ${message.profile}` : ''})`,
-    );
     this.emit((l) => l.tokenRegistered?.(connection, registration, message));
+    // The push layer puts the session back when it refuses a registration (quota, rate).
+    if (session.push === registration) {
+      this.log.debug(() =>
+        `connection #${connection.id}: push token ${maskToken(message.token)} registered (${message.platform}, ${message.state}${message.profile ? `, profile ${message.profile}` : ''})`,
+      );
+    }
   }
 
   private async authenticate(connection: Connection<Session>, message: AuthMessage): Promise<void> {
     const session = connection.session;
-    if (session.state === 'authenticating') {
-      this.log.info(`connection #${connection.id}: auth frame ignored, the previous one is still being checked`);
-      return;
-    }
     const remote = connection.remoteAddress;
-    const verdict = this.limiter.check(remote);
+    const verdict = this.limiter.check(remote, message.user);
     if (!verdict.allowed) {
-      this.log.warn(`too many failed logins from ${remote}; refusing connection #${connection.id} for ${Math.ceil(verdict.retryAfterMs / 1000)} s`);
+      this.log.warn(
+        `too many failed logins from ${remote} for user "${sanitiseUser(message.user)}" (${verdict.detail}); refusing connection #${connection.id} for ${Math.ceil(verdict.retryAfterMs / 1000)} s`,
+      );
       this.closeWith(connection, undefined, CLOSE_TRY_LATER, 'too many failed logins');
       return;
     }
@@ -318,15 +357,16 @@ export class SessionHandler implements ConnectionHandler<Session> {
         this.closeWith(connection, undefined, CLOSE_SERVER_ERROR, 'authentication unavailable');
         return;
       }
-      const failures = this.limiter.recordFailure(remote);
+      const failures = this.limiter.recordFailure(remote, message.user);
       this.log.warn(
-        `bad authentication from ${remote} for user "${sanitiseUser(message.user)}" on connection #${connection.id}: ${outcome.detail} (${failures} recent failures)`,
+        `bad authentication from ${remote} for user "${sanitiseUser(message.user)}" on connection #${connection.id}: ${outcome.detail} (${failures.pair} recent failures)`,
       );
-      this.closeWith(connection, frames.AUTH_BADAUTH, CLOSE_POLICY, 'authentication failed');
+      const refusals = session.queued.splice(0).flatMap((queued) => this.notAuthenticatedReply(queued) ?? []);
+      this.closeWith(connection, frames.AUTH_BADAUTH, CLOSE_POLICY, 'authentication failed', refusals);
       return;
     }
 
-    this.limiter.recordSuccess(remote);
+    this.limiter.recordSuccess(remote, message.user);
     session.authTimer?.cancel();
     session.authTimer = undefined;
     session.state = 'authenticated';
@@ -335,7 +375,7 @@ export class SessionHandler implements ConnectionHandler<Session> {
     session.clientKind = clientKindFromSignals(session.signals);
     // A successful auth resets the filter to the frame's lists and clears the token association (§2).
     const { filter, warnings } = parseMonitorFilter(message.monlist, message.intlist);
-    for (const warning of warnings) this.log.info(`connection #${connection.id}: ${warning}`);
+    for (const warning of warnings) this.log.debug(() => `connection #${connection.id}: ${warning}`);
     session.filter = filter;
     session.lists = message.monlist === undefined ? undefined : { monlist: message.monlist, intlist: message.intlist ?? '' };
     session.push = undefined;
@@ -346,22 +386,25 @@ export class SessionHandler implements ConnectionHandler<Session> {
       `authentication OK for user ${outcome.user.name} from ${remote} on connection #${connection.id} (${describeClient(session)}${outcome.cached ? ', cached' : ''}${visibility})`,
     );
     this.emit((l) => l.authenticated?.(connection));
+    this.handleQueued(connection);
   }
 
   private authTimedOut(connection: Connection<Session>): void {
     const session = connection.session;
     session.authTimer = undefined;
     if (connection.closed || session.state === 'authenticated' || session.state === 'admin' || session.state === 'closing') return;
-    this.log.info(`connection #${connection.id} from ${connection.remoteAddress}: no authentication within ${this.options.authTimeoutSec} s`);
+    this.log.debug(() => `connection #${connection.id} from ${connection.remoteAddress}: no authentication within ${this.options.authTimeoutSec} s`);
     this.closeWith(connection, frames.AUTH_NOAUTH, CLOSE_POLICY, 'authentication timeout');
   }
 
   /** Sends the last frame (if any), then a close frame after it: uWS flushes in order. */
-  private closeWith(connection: Connection<Session>, lastFrame: string | undefined, code: number, reason: string): void {
+  private closeWith(connection: Connection<Session>, lastFrame: string | undefined, code: number, reason: string, after: readonly string[] = []): void {
     connection.session.state = 'closing';
     connection.session.authTimer?.cancel();
+    connection.session.queued.length = 0;
     connection.cork(() => {
       if (lastFrame) connection.send(lastFrame);
+      for (const frame of after) connection.send(frame);
       connection.end(code, reason);
     });
   }
@@ -375,6 +418,10 @@ export class SessionHandler implements ConnectionHandler<Session> {
       }
     }
   }
+}
+
+function describeMessage(message: ClientMessage): string {
+  return message.kind === 'rejected' ? `${message.event}/${message.type} frame` : `${message.kind} frame`;
 }
 
 function describeClient(session: Session): string {

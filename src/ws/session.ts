@@ -1,6 +1,6 @@
 import type { Timer } from '../clock.js';
 import type { AuthenticatedUser } from '../zm/auth/authenticator.js';
-import type { ClientKind, ClientSignals, MonitorFilter } from './protocol.js';
+import type { ClientKind, ClientMessage, ClientSignals, MonitorFilter } from './protocol.js';
 import { ALL_MONITORS, NO_SIGNALS } from './protocol.js';
 
 /** A push registration made on this connection (persistence and delivery: push issue). */
@@ -39,6 +39,8 @@ export interface Session {
   push: PushRegistration | undefined;
   badge: number;
   authTimer: Timer | undefined;
+  /** Frames that arrived while an auth frame was being checked, handled in order after it. */
+  queued: ClientMessage[];
 }
 
 export function newSession(): Session {
@@ -53,5 +55,6 @@ export function newSession(): Session {
     push: undefined,
     badge: 0,
     authTimer: undefined,
+    queued: [],
   };
 }

@@ -29,6 +29,8 @@ export interface ZmSchema {
     hasMonitorIds: boolean;
     /** User roles, 1.38. */
     hasRoleId: boolean;
+    /** `APIEnabled` (1.32+): API tokens of a user with 0 are refused. */
+    hasApiEnabled: boolean;
   };
   tables: {
     monitorsPermissions: boolean;
@@ -109,7 +111,7 @@ export function describeSchema(columns: ColumnMap, databaseName = 'the configure
     label,
     events: { startColumn, endColumn, causeIsText: /text$/.test(cause) },
     monitors: { activity, hasFunction, hasDeleted: monitors.has('Deleted') },
-    users: { hasMonitorIds: users.has('MonitorIds'), hasRoleId: users.has('RoleId') },
+    users: { hasMonitorIds: users.has('MonitorIds'), hasRoleId: users.has('RoleId'), hasApiEnabled: users.has('APIEnabled') },
     tables: {
       monitorsPermissions: columns.has('Monitors_Permissions'),
       groupsPermissions: columns.has('Groups_Permissions'),

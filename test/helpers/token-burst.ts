@@ -14,7 +14,8 @@ export const burstToken = (i: number): string => `burst-${String(i).padStart(6, 
 async function main(): Promise<void> {
   const [path, delay = '1'] = process.argv.slice(2);
   if (path === undefined) throw new Error('usage: token-burst.ts <token file> [write delay ms]');
-  const store = new TokenStore({ path, log: createLogger({ level: 'error' }), writeDelayMs: Number(delay) });
+  // The burst registers without a ZoneMinder user; the per-user quota would stop it after 20.
+  const store = new TokenStore({ path, log: createLogger({ level: 'error' }), writeDelayMs: Number(delay), maxDevicesPerUser: Number.MAX_SAFE_INTEGER });
   store.load();
   let i = store.size;
   process.stdout.write(`ready ${i}\n`);

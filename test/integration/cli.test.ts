@@ -1,11 +1,12 @@
 // The real CLI, spawned as users run it: exit codes and what reaches stdout and stderr.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
+import { generateCertificate } from '../helpers/certs.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -28,7 +29,12 @@ function environment(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 }
 
 function zmes(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const result = spawnSync(process.execPath, [...MAIN, ...args], { cwd: ROOT, encoding: 'utf8', env: environment(env) });
+  return run(process.execPath, [...MAIN, ...args], env);
+}
+
+/** A command with the test environment; a hang is a failure (status null), not a stuck suite. */
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}) {
+  const result = spawnSync(command, args, { cwd: ROOT, encoding: 'utf8', env: environment(env), timeout: 60_000 });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -181,5 +187,93 @@ describe('running the server', () => {
     const { code, stdout } = zmes(['--config', config]);
     assert.equal(code, 78, stdout);
     assert.match(stdout, /ssl\.cert/);
+  });
+});
+
+describe('files the configuration names, checked at start (exit 78, the option on stderr)', () => {
+  /** A server configuration that starts without a database (nothing listens on port 1). */
+  function serverConfig(name: string, lines: string[], dataDir = mkdtempSync(join(dir, 'data-'))): string {
+    const base = ['general:', `  base_data_path: "${dataDir}"`, 'network:', '  address: 127.0.0.1', '  port: 0', 'database:', '  host: 127.0.0.1', '  port: 1'];
+    return write(name, [...base, ...lines, ''].join('\n'));
+  }
+  const tls = (cert: string, key: string) => ['ssl:', '  enable: "yes"', `  cert: "${cert}"`, `  key: "${key}"`];
+  const certs = generateCertificate({ name: 'one', dir: mkdtempSync(join(dir, 'certs-')) });
+  const other = generateCertificate({ name: 'two', dir: certs.dir });
+
+  it('a certificate file that is not a certificate names ssl.cert', () => {
+    const garbage = write('garbage-cert.pem', 'this is not a certificate\n');
+    const { code, stdout, stderr } = zmes(['--config', serverConfig('bad-cert.yml', tls(garbage, certs.keyPath))]);
+    assert.equal(code, 78, stdout + stderr);
+    assert.match(stderr, /^zmes: configuration error: .*ssl\.cert: .*garbage-cert\.pem is not a PEM certificate/m);
+    assert.doesNotMatch(stdout, /listening for/);
+  });
+
+  it('a missing certificate names ssl.cert', () => {
+    const { code, stderr } = zmes(['--config', serverConfig('no-cert.yml', tls(join(dir, 'absent-cert.pem'), certs.keyPath))]);
+    assert.equal(code, 78, stderr);
+    assert.match(stderr, /ssl\.cert: .*absent-cert\.pem does not exist/);
+  });
+
+  it('a key that does not belong to the certificate names ssl.key', () => {
+    const { code, stderr } = zmes(['--config', serverConfig('mismatch.yml', tls(certs.certPath, other.keyPath))]);
+    assert.equal(code, 78, stderr);
+    assert.match(stderr, /ssl\.key: .*two-key\.pem is not the private key of the certificate in ssl\.cert/);
+  });
+
+  it('a certificate where the key should be names ssl.key', () => {
+    const { code, stderr } = zmes(['--config', serverConfig('swapped.yml', tls(certs.certPath, certs.certPath))]);
+    assert.equal(code, 78, stderr);
+    assert.match(stderr, /ssl\.key: .* holds a certificate, not a private key/);
+  });
+
+  // Root ignores mode bits, so a read-only mount is the honest test: a tmpfs mounted read-only
+  // in a private mount namespace (gone with the process, nothing left mounted on this machine).
+  const probe = mkdtempSync(join(dir, 'mount-probe-'));
+  const mountNamespace = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs -o ro tmpfs "$0"', probe]).status === 0;
+
+  it('a data directory on a read-only file system is reported as read-only, naming the option', { skip: mountNamespace ? false : 'needs unshare and mount (root)' }, () => {
+    const readOnly = mkdtempSync(join(dir, 'ro-'));
+    const config = serverConfig('read-only.yml', [], join(readOnly, 'zmes'));
+    const { code, stdout, stderr } = run('unshare', [
+      '--mount', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs -o ro tmpfs "$0" && exec "$@"', readOnly,
+      process.execPath, ...MAIN, '--config', config,
+    ]);
+    assert.equal(code, 78, stdout + stderr);
+    assert.match(stderr, new RegExp(`^zmes: configuration error: .*general\\.base_data_path \\(${readOnly}/zmes\\): cannot create ${readOnly}/zmes: ${readOnly} is read-only`, 'm'));
+    assert.doesNotMatch(stderr + stdout, /ENOENT/);
+  });
+
+  it('a data directory zmes may not write to is "permission denied", naming the option', (t) => {
+    const locked = mkdtempSync(join(dir, 'locked-'));
+    const root = process.getuid?.() === 0;
+    // Root ignores mode bits; the immutable attribute stops root too, where the file system has it.
+    if (root && spawnSync('chattr', ['+i', locked]).status !== 0) return t.skip('chattr +i is not available here');
+    if (!root) chmodSync(locked, 0o555);
+    try {
+      const { code, stderr } = zmes(['--config', serverConfig('locked.yml', ['fcm:', '  enable: "yes"', `  token_file: "${locked}/push/tokens.txt"`])]);
+      assert.equal(code, 78, stderr);
+      assert.match(stderr, /fcm\.token_file \(.*locked-.*\/push\/tokens\.txt\): cannot create .*\/push: permission denied writing in /);
+    } finally {
+      if (root) spawnSync('chattr', ['-i', locked]);
+      else chmodSync(locked, 0o755);
+    }
+  });
+
+  it('a token file under /proc is refused at once instead of hanging', { skip: process.platform !== 'linux' }, () => {
+    const { code, stderr } = zmes(['--config', serverConfig('proc.yml', ['fcm:', '  enable: "yes"', '  token_file: /proc/zmes-test/push/tokens.txt'])]);
+    assert.equal(code, 78, stderr);
+    assert.match(stderr, /fcm\.token_file \(\/proc\/zmes-test\/push\/tokens\.txt\): cannot create \/proc\/zmes-test: \/proc does not accept new files or directories/);
+  });
+
+  it('network.max_frame_size above the 1 MiB cap is refused, by --check-config and at start', () => {
+    const file = write('frame-size.yml', 'network:\n  max_frame_size: 2097152\n');
+    for (const args of [['--check-config', '--config', file], ['--config', file]]) {
+      const { code, stdout, stderr } = zmes(args);
+      assert.equal(code, 78, stdout + stderr);
+      assert.match(stderr, /network\.max_frame_size: 2097152 is not valid.*from 1 to 1048576 \(1 MiB\)/);
+      assert.doesNotMatch(stdout, /listening for/);
+    }
+    const { code } = zmes(['--check-config', '--config', write('frame-max.yml', 'network:\n  max_frame_size: 1048576\n')]);
+    assert.equal(code, 0, 'exactly 1 MiB is allowed');
   });
 });

@@ -18,7 +18,7 @@ export type ApiTokenFailure =
   | 'no-secret';
 
 export type ApiTokenResult =
-  | { readonly ok: true; readonly user: string; /** Seconds since the epoch. */ readonly iat: number }
+  | { readonly ok: true; readonly user: string; /** Seconds since the epoch. */ readonly iat: number; /** Seconds since the epoch. */ readonly exp: number }
   | { readonly ok: false; readonly reason: ApiTokenFailure };
 
 export interface ApiTokenOptions {
@@ -79,7 +79,9 @@ export async function verifyApiToken(token: string, options: ApiTokenOptions): P
   if (typeof user !== 'string' || user === '' || typeof iat !== 'number' || !Number.isFinite(iat)) {
     return { ok: false, reason: 'malformed' };
   }
-  return { ok: true, user, iat };
+  // jwtVerify enforced a numeric exp (requiredClaims), so this is only for the type.
+  const exp = typeof payload['exp'] === 'number' ? payload['exp'] : iat;
+  return { ok: true, user, iat, exp };
 }
 
 function classify(err: unknown): ApiTokenFailure {

@@ -3,8 +3,8 @@
  * (zoneminder.md §8). Never throws and never blocks the event loop: bcrypt runs on the libuv
  * threadpool through @node-rs/bcrypt.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { verify as bcryptVerify } from '@node-rs/bcrypt';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash as bcryptHash, verify as bcryptVerify } from '@node-rs/bcrypt';
 
 export type PasswordScheme = 'bcrypt' | 'mysql41' | 'zm-bcrypt' | 'plain' | 'unknown';
 
@@ -89,4 +89,22 @@ export async function verifyZmPassword(password: string, storedHash: string): Pr
         warning: storedHash === '' ? 'user has an empty password hash' : 'stored password hash has an unrecognised or damaged format',
       };
   }
+}
+
+/** PHP's password_hash() default, which ZoneMinder's web UI uses for Users.Password. */
+export const ZM_BCRYPT_COST = 10;
+
+let dummyHash: Promise<string> | undefined;
+
+/**
+ * A bcrypt hash of a random password nobody knows, at ZoneMinder's cost: verifying against it
+ * makes an unknown or disabled user cost as much as a wrong password, so response times do not
+ * tell which user names exist. Made on first use (one hash, ~70 ms) and kept for the process.
+ */
+export function dummyPasswordHash(): Promise<string> {
+  dummyHash ??= bcryptHash(randomBytes(24).toString('base64'), ZM_BCRYPT_COST).catch((err: unknown) => {
+    dummyHash = undefined;
+    throw err;
+  });
+  return dummyHash;
 }

@@ -64,15 +64,21 @@ export class ZmUserDirectory implements UserDirectory {
     return row;
   }
 
-  private async readUser(username: string): Promise<StoredUser | null> {
-    const { caseInsensitiveUsernames } = await this.authConfig();
+  private async userColumns(): Promise<string> {
     const schema = await this.schema();
     const columns = ['Id', 'Username', 'Password', 'Enabled', 'Events', 'Monitors', 'TokenMinExpiry'];
     if (schema.users.hasMonitorIds) columns.push('MonitorIds');
     if (schema.users.hasRoleId) columns.push('RoleId');
+    if (schema.users.hasApiEnabled) columns.push('APIEnabled');
+    return columns.join(', ');
+  }
+
+  private async readUser(username: string): Promise<StoredUser | null> {
+    const { caseInsensitiveUsernames } = await this.authConfig();
+    const columns = await this.userColumns();
     // Usernames are latin1_bin (case-sensitive) unless ZoneMinder is told otherwise.
     const where = caseInsensitiveUsernames ? 'LOWER(Username) = LOWER(?)' : 'Username = ?';
-    const rows = await this.db.query(`SELECT ${columns.join(', ')} FROM Users WHERE ${where} LIMIT 2`, [username], (row) =>
+    const rows = await this.db.query(`SELECT ${columns} FROM Users WHERE ${where} LIMIT 2`, [username], (row) =>
       parseRow(row, 'Users', readUser),
     );
     if (rows.length > 1) throw new ZmesError('ZMES_DB_SCHEMA', `several ZoneMinder users match "${username}" case-insensitively`);
@@ -80,6 +86,122 @@ export class ZmUserDirectory implements UserDirectory {
     if (!parsed) return null;
     if (!parsed.ok) throw new ZmesError('ZMES_DB_SCHEMA', parsed.detail);
     return parsed.value;
+  }
+
+  /**
+   * Many users in one round trip per chunk, bypassing the short login cache: the access
+   * re-check must see ZoneMinder as it is now. Keyed by the name as asked for; a name that
+   * matches no row is absent. A malformed row fails the whole batch (fail closed).
+   */
+  async findUsers(usernames: readonly string[]): Promise<Map<string, StoredUser>> {
+    const found = new Map<string, StoredUser>();
+    if (usernames.length === 0) return found;
+    const { caseInsensitiveUsernames } = await this.authConfig();
+    const columns = await this.userColumns();
+    const fold = (name: string) => (caseInsensitiveUsernames ? name.toLowerCase() : name);
+    const wanted = new Map<string, string[]>();
+    for (const name of usernames) {
+      const key = fold(name);
+      const list = wanted.get(key);
+      if (list) list.push(name);
+      else wanted.set(key, [name]);
+    }
+    const keys = [...wanted.keys()];
+    for (let i = 0; i < keys.length; i += BATCH) {
+      const chunk = keys.slice(i, i + BATCH);
+      const placeholders = chunk.map(() => '?').join(', ');
+      const where = caseInsensitiveUsernames ? `LOWER(Username) IN (${placeholders})` : `Username IN (${placeholders})`;
+      const rows = await this.db.query(`SELECT ${columns} FROM Users WHERE ${where}`, chunk, (row) => required(parseRow(row, 'Users', readUser)));
+      const seen = new Set<string>();
+      for (const user of rows) {
+        const key = fold(user.username);
+        if (seen.has(key)) throw new ZmesError('ZMES_DB_SCHEMA', `several ZoneMinder users match "${user.username}" case-insensitively`);
+        seen.add(key);
+        for (const name of wanted.get(key) ?? []) found.set(name, user);
+      }
+    }
+    // Logins read through the short cache; what was just read is fresher, so a user disabled a
+    // moment ago cannot log in again on a row cached before.
+    const expiresAt = this.clock.now() + this.userTtlMs;
+    for (const name of usernames) if (this.recentUsers.has(name)) this.recentUsers.set(name, { row: Promise.resolve(found.get(name) ?? null), expiresAt });
+    return found;
+  }
+
+  /**
+   * The monitor visibility of many users at once: on the permission-table schema a fixed number
+   * of queries for all of them (grants by `UserId IN`, roles by `Id IN`), never one per user.
+   */
+  async visibilities(users: readonly StoredUser[]): Promise<Map<number, MonitorVisibility>> {
+    const result = new Map<number, MonitorVisibility>();
+    if (users.length === 0) return result;
+    if (!(await this.schema()).tables.monitorsPermissions) {
+      for (const user of users) result.set(user.id, monitorVisibility(user, { schema: 'legacy' }, []));
+      return result;
+    }
+    const userIds = [...new Set(users.map((u) => u.id))];
+    const roleIds = [...new Set(users.map((u) => u.roleId).filter((id): id is number => id !== null))];
+    const [monitorIds, userGrants, roles, tree] = await Promise.all([
+      this.ids('SELECT Id FROM Monitors', []),
+      this.grantsOf('Monitors_Permissions', 'Groups_Permissions', 'UserId', userIds),
+      this.rolesOf(roleIds),
+      this.groupTree(),
+    ]);
+    for (const user of users) {
+      const model: PermissionModel = {
+        schema: 'permissions',
+        user: userGrants.get(user.id) ?? NO_GRANTS,
+        role: user.roleId === null ? null : (roles.get(user.roleId) ?? null),
+        tree,
+      };
+      result.set(user.id, monitorVisibility(user, model, monitorIds));
+    }
+    return result;
+  }
+
+  private async grantsOf(monitorTable: string, groupTable: string, keyColumn: string, keys: readonly number[]): Promise<Map<number, PermissionGrants>> {
+    const byKey = new Map<number, { monitorPermissions: MonitorPermissionRow[]; groupPermissions: GroupPermissionRow[] }>();
+    const entry = (key: number) => {
+      let grants = byKey.get(key);
+      if (!grants) byKey.set(key, (grants = { monitorPermissions: [], groupPermissions: [] }));
+      return grants;
+    };
+    const hasGroups = await this.tableExists(groupTable);
+    for (let i = 0; i < keys.length; i += BATCH) {
+      const chunk = keys.slice(i, i + BATCH);
+      const placeholders = chunk.map(() => '?').join(', ');
+      const monitorRows = await this.db.query(
+        `SELECT ${keyColumn} AS K, MonitorId, Permission FROM ${monitorTable} WHERE ${keyColumn} IN (${placeholders})`,
+        chunk,
+        (row) => required(parseRow(row, monitorTable, (r) => ({ key: r.int('K'), row: readMonitorPermission(r) }))),
+      );
+      for (const { key, row } of monitorRows) entry(key).monitorPermissions.push(row);
+      if (!hasGroups) continue;
+      const groupRows = await this.db.query(
+        `SELECT ${keyColumn} AS K, GroupId, Permission FROM ${groupTable} WHERE ${keyColumn} IN (${placeholders})`,
+        chunk,
+        (row) => required(parseRow(row, groupTable, (r) => ({ key: r.int('K'), row: readGroupPermission(r) }))),
+      );
+      for (const { key, row } of groupRows) entry(key).groupPermissions.push(row);
+    }
+    return byKey;
+  }
+
+  private async rolesOf(roleIds: readonly number[]): Promise<Map<number, RolePermissions>> {
+    const result = new Map<number, RolePermissions>();
+    if (roleIds.length === 0 || !(await this.tableExists('User_Roles'))) return result;
+    const monitorsByRole = new Map<number, ZmAccess>();
+    for (let i = 0; i < roleIds.length; i += BATCH) {
+      const chunk = roleIds.slice(i, i + BATCH);
+      const rows = await this.db.query(`SELECT Id, Monitors FROM User_Roles WHERE Id IN (${chunk.map(() => '?').join(', ')})`, chunk, (row) =>
+        required(parseRow(row, 'User_Roles', (r) => ({ id: r.int('Id'), monitors: r.oneOf('Monitors', ACCESS) }))),
+      );
+      for (const row of rows) monitorsByRole.set(row.id, row.monitors);
+    }
+    const grants = (await this.tableExists('Role_Monitors_Permissions'))
+      ? await this.grantsOf('Role_Monitors_Permissions', 'Role_Groups_Permissions', 'RoleId', [...monitorsByRole.keys()])
+      : new Map<number, PermissionGrants>();
+    for (const [id, monitors] of monitorsByRole) result.set(id, { monitors, ...(grants.get(id) ?? NO_GRANTS) });
+    return result;
   }
 
   async authHashSecret(): Promise<string | null> {
@@ -175,6 +297,10 @@ export class ZmUserDirectory implements UserDirectory {
   }
 }
 
+/** Rows per `IN (…)` list: far below max_allowed_packet and MariaDB's placeholder limit. */
+const BATCH = 500;
+const NO_GRANTS: PermissionGrants = Object.freeze({ monitorPermissions: [], groupPermissions: [] });
+
 function readUser(r: RowReader): StoredUser {
   return {
     id: r.int('Id'),
@@ -186,6 +312,8 @@ function readUser(r: RowReader): StoredUser {
     monitorIds: r.has('MonitorIds') ? r.nullable('MonitorIds', () => r.text('MonitorIds')) : null,
     roleId: r.has('RoleId') ? r.nullable('RoleId', () => r.int('RoleId')) : null,
     tokenMinExpiry: r.nullable('TokenMinExpiry', () => r.int('TokenMinExpiry')),
+    // Before 1.32 there was no API switch: the API was open to every enabled user.
+    apiEnabled: r.has('APIEnabled') ? r.bool('APIEnabled') : true,
   };
 }
 

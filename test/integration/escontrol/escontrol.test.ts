@@ -226,11 +226,14 @@ describe('escontrol commands', () => {
       assert.deepEqual(await c.next(), { event: 'auth', type: '', status: 'Fail', reason: 'BADAUTH' });
       assert.equal((await c.closed).code, 1008);
     }
-    // The limit is shared with normal logins: the right user password is now refused too.
+    // Counted for the admin (a pseudo-user of the login limiter): the right admin password is now refused too…
     const c = await connect(strict);
-    c.send({ event: 'auth', data: { user: 'owner', password: 'pw' } });
+    c.send({ event: 'auth', category: 'escontrol', data: { password: ADMIN_PASSWORD } });
     assert.equal((await c.closed).code, 1013);
     assert.deepEqual(c.frames, []);
+    assert.equal(strict.logs.grep(/too many failed logins from 127\.0\.0\.1 for the escontrol admin/).length, 1);
+    // …while admin guesses do not lock a ZoneMinder user out at the same address.
+    await (await user(strict)).close();
     assert.equal(strict.logs.grep(/bad escontrol password from 127\.0\.0\.1/).length, 2);
     assert.deepEqual(strict.logs.grep(/guess/), [], 'the tried password is not logged');
   });

@@ -7,7 +7,8 @@ import { createFcmSender, FcmSender, ProxyTransport } from '../../../src/push/fc
 import { loadConfig } from '../../../src/config/load.js';
 import { startFakeFcmProxy } from '../../helpers/fake-fcm-proxy.js';
 import { memoryLogger } from '../../helpers/memory-log.js';
-import { makePayloadOptions, makeRequests } from '../../helpers/push-fixtures.js';
+import { makeNotification, makePayloadOptions, makeRequests, makeTarget } from '../../helpers/push-fixtures.js';
+import { buildPushContent } from '../../../src/push/fcm-payload.js';
 
 const KEY = 'Bearer eyJhbGciOiJIUzI1NiJ9.test-proxy-key.signature';
 const FAST_RETRY = { attempts: 3, backoff: { initialMs: 20, maxMs: 100, factor: 2, jitter: 0.2 } };
@@ -48,6 +49,30 @@ test('over http://: the key is the Authorization header, replies are classified,
   assert.equal(body['title'], 'Front Door Alarm');
   assert.ok(logs.lines.every((l) => !l.message.includes('test-proxy-key')), 'the key never reaches the log');
   assert.equal(logs.grep(/FCM push: through the proxy at http:\/\/127\.0\.0\.1:\d+\/sendPushNotification/).length, 1);
+});
+
+test('60 KB of event Notes: the body the proxy receives stays within 4096 bytes, cut with an ellipsis', async (t) => {
+  const proxy = await startFakeFcmProxy({ key: KEY });
+  t.after(() => proxy.close());
+  const payload = makePayloadOptions({ includeProfile: true, androidTtlSeconds: 60, replacePushMessages: true });
+  const sender = createFcmSender({ fcm: proxyConfig(proxy.url), payload, log: memoryLogger().log, retry: FAST_RETRY })!;
+  await sender.start();
+  t.after(() => sender.stop());
+  const content = buildPushContent(makeNotification({ phase: 'end', cause: 'Motion: zone1 ' + '動体検知 😀 '.repeat(6000), picture: 'https://zm.example/zm/?eid=4242' }), payload);
+  const results = await sender.send([
+    { content, target: makeTarget({ token: 'proxy-big-android', profile: 'Home' }) },
+    { content, target: makeTarget({ token: 'proxy-big-ios', platform: 'ios', profile: 'Home' }) },
+  ]);
+  assert.deepEqual(results.map((r) => r.status), ['ok', 'ok']);
+  assert.equal(proxy.requests.length, 2);
+  for (const request of proxy.requests) {
+    const size = Buffer.byteLength(JSON.stringify(request.body), 'utf8');
+    assert.ok(size <= 4096, `${request.token}: ${size} bytes`);
+    const body = request.body as { body: string; data: Record<string, string>; image_url?: string };
+    assert.match(body.data['cause']!, /^End:Motion: zone1 動体検知.*…$/);
+    assert.equal(body.image_url, 'https://zm.example/zm/?eid=4242');
+    assert.equal(Buffer.from(body.body, 'utf8').toString('utf8'), body.body);
+  }
 });
 
 test('over https:// with the proxy certificate verified', async (t) => {

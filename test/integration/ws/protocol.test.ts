@@ -24,7 +24,7 @@ before(async () => {
   await insertZmUser(db.execute, { username: 'weird-hash', passwordHash: '$2x$garbage' });
   await insertZmUser(db.execute, { username: 'revoked', passwordHash: await zmPasswordHash('pw', 'mysql41'), tokenMinExpiry: 2_000_000_000 });
   await insertZmUser(db.execute, { username: 'restricted', passwordHash: await zmPasswordHash('pw', 'mysql41'), monitorIds: '2,5' });
-  server = await startTestServer(appDb(), { 'auth.max_failures': 1000 });
+  server = await startTestServer(appDb(), { 'auth.max_failures': 0 });
 });
 
 after(async () => {

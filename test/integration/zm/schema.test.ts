@@ -27,7 +27,7 @@ test("Debian's real ZoneMinder schema is detected as 1.36", async () => {
     label: '1.36',
     events: { startColumn: 'StartDateTime', endColumn: 'EndDateTime', causeIsText: false },
     monitors: { activity: 'function', hasFunction: true, hasDeleted: false },
-    users: { hasMonitorIds: true, hasRoleId: false },
+    users: { hasMonitorIds: true, hasRoleId: false, hasApiEnabled: true },
     tables: { monitorsPermissions: false, groupsPermissions: false, notifications: false },
   };
   assert.deepEqual(await detectSchema(db), expected);
@@ -39,7 +39,7 @@ test('the 1.34 variant is detected as pre-1.35.13 with StartTime/EndTime', async
     label: 'pre-1.35.13',
     events: { startColumn: 'StartTime', endColumn: 'EndTime', causeIsText: false },
     monitors: { activity: 'function', hasFunction: true, hasDeleted: false },
-    users: { hasMonitorIds: true, hasRoleId: false },
+    users: { hasMonitorIds: true, hasRoleId: false, hasApiEnabled: true },
     tables: { monitorsPermissions: false, groupsPermissions: false, notifications: false },
   };
   assert.deepEqual(await detectSchema(db), expected);
@@ -51,7 +51,7 @@ test('the 1.38 variant is detected as 1.37+ with the new monitor model, permissi
     label: '1.37+',
     events: { startColumn: 'StartDateTime', endColumn: 'EndDateTime', causeIsText: true },
     monitors: { activity: 'capturing', hasFunction: true, hasDeleted: true },
-    users: { hasMonitorIds: false, hasRoleId: true },
+    users: { hasMonitorIds: false, hasRoleId: true, hasApiEnabled: true },
     tables: { monitorsPermissions: true, groupsPermissions: true, notifications: false },
   };
   assert.deepEqual(await detectSchema(db), expected);

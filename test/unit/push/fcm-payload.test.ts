@@ -6,7 +6,10 @@ import {
   buildPictureUrl,
   buildProxyBody,
   buildPushContent,
+  FCM_MAX_PAYLOAD_BYTES,
   maskPictureUrl,
+  prefixWithinBytes,
+  shortenText,
   payloadOptionsFromConfig,
   uriEscape,
   type PictureUrlInput,
@@ -218,4 +221,114 @@ test('portal credentials are appended URL-escaped, and masked for logs', () => {
 test('a password containing BESTMATCH or EVENTID is not altered', () => {
   const url = buildPictureUrl({ ...base, password: 'EVENTIDBESTMATCH' });
   assert.ok(url.endsWith('&password=EVENTIDBESTMATCH'));
+});
+
+// ---------------------------------------------------------------------------------------------
+// FCM's 4096-byte limit
+
+const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value), 'utf8');
+/** 60 KB of Notes, the size that made a 131 KB request before. */
+const HUGE_NOTES = 'Motion: zone1 zone2 ' + 'lorem ipsum dolor sit amet '.repeat(60 * 1024 / 27);
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** Text that survives a UTF-8 round trip unchanged has no split sequence and no lone surrogate. */
+const wellFormed = (text: string) => !LONE_SURROGATE.test(text) && Buffer.from(text, 'utf8').toString('utf8') === text;
+const everything = makePayloadOptions({ includeProfile: true, replacePushMessages: true, androidTtlSeconds: 3600, tagAlarmEventId: true, logMessageId: 'zmes-log-id', logRawMessage: true });
+const fcmToken = 'f'.repeat(22) + ':APA91b' + 'x'.repeat(134); // the length of a real FCM token
+const targets = [
+  makeTarget({ token: fcmToken, platform: 'android', clientKind: 'zmninjang', profile: 'Ferienhaus 🏠', badge: 12 }),
+  makeTarget({ token: fcmToken, platform: 'ios', clientKind: 'zmninja', profile: 'Ferienhaus 🏠', badge: 12 }),
+];
+
+const multiByteNotes = [
+  ['emoji with ZWJ sequences and flags', '👨‍👩‍👧‍👦 🇩🇪 😀 '.repeat(3000)],
+  ['CJK', '前门检测到移动。'.repeat(4000)],
+  ['combining accents', 'e\u0301a\u0300o\u0308 '.repeat(6000)],
+  ['quotes, backslashes and control characters that JSON escapes', '"\\\u0001\n\t'.repeat(8000)],
+] as const;
+
+for (const phase of ['start', 'end'] as const) {
+  test(`60 KB of Notes (${phase}): direct and proxy messages stay within ${FCM_MAX_PAYLOAD_BYTES} bytes, cause and body cut with an ellipsis`, () => {
+    const content = buildPushContent(makeNotification({ phase, cause: HUGE_NOTES, picture }), everything);
+    for (const target of targets) {
+      const direct = buildDirectMessage(content, target, everything);
+      const proxy = buildProxyBody(content, target, everything);
+      assert.ok(bytes(direct) <= FCM_MAX_PAYLOAD_BYTES, `${target.platform} direct: ${bytes(direct)} bytes`);
+      assert.ok(bytes(proxy) <= FCM_MAX_PAYLOAD_BYTES, `${target.platform} proxy: ${bytes(proxy)} bytes`);
+      // cut no more than needed: most of the budget is used
+      assert.ok(bytes(direct) > FCM_MAX_PAYLOAD_BYTES - 200, `${target.platform} direct: only ${bytes(direct)} bytes`);
+      for (const message of [direct, proxy]) {
+        const cause = message.data!['cause']!;
+        assert.match(cause, phase === 'end' ? /^End:Motion: zone1 zone2 lorem ipsum.*…$/ : /^Motion: zone1 zone2 lorem ipsum.*…$/);
+        const shown = cause.replace(/^End:/, '');
+        assert.ok(HUGE_NOTES.startsWith(shown.slice(0, -1)));
+        // the body keeps its tail (" ended", the time, the profile) after the cut cause
+        const body = 'body' in message && typeof message.body === 'string' ? message.body : (message as { notification?: { body?: string } }).notification?.body;
+        assert.ok(body?.startsWith(shown), `${target.platform} body starts with the cut cause`);
+        assert.match(body ?? '', phase === 'end' ? / ended at 02:07 PM, 05-Mar/ : / at 02:07 PM, 05-Mar/);
+      }
+      assert.equal(direct.token, fcmToken);
+      assert.equal(direct.notification?.imageUrl, picture, 'the picture is kept when the cause can make room');
+    }
+    const ios = buildDirectMessage(content, targets[1]!, everything);
+    assert.equal(ios.apns?.payload?.aps?.alert && typeof ios.apns.payload.aps.alert === 'object' ? ios.apns.payload.aps.alert.body : undefined, ios.notification?.body);
+  });
+}
+
+for (const [what, notes] of multiByteNotes) {
+  test(`multi-byte Notes (${what}) are cut between characters, both modes, within ${FCM_MAX_PAYLOAD_BYTES} bytes`, () => {
+    assert.ok(Buffer.byteLength(notes) > 20_000);
+    const content = buildPushContent(makeNotification({ phase: 'end', cause: notes }), everything);
+    for (const target of targets) {
+      const direct = buildDirectMessage(content, target, everything);
+      const proxy = buildProxyBody(content, target, everything);
+      assert.ok(bytes(direct) <= FCM_MAX_PAYLOAD_BYTES, `${target.platform} direct: ${bytes(direct)} bytes`);
+      assert.ok(bytes(proxy) <= FCM_MAX_PAYLOAD_BYTES, `${target.platform} proxy: ${bytes(proxy)} bytes`);
+      for (const text of [direct.data!['cause']!, direct.notification!.body!, proxy.data['cause']!, proxy.body]) {
+        assert.ok(wellFormed(text), `${target.platform}: ${JSON.stringify(text.slice(-12))} is not well-formed`);
+      }
+      const kept = direct.data!['cause']!.replace(/^End:/, '').slice(0, -1);
+      assert.ok(notes.startsWith(kept), 'a prefix of the Notes');
+      // the cut falls between user-perceived characters: the rest of the Notes starts a new one
+      const rest = notes.slice(kept.length);
+      assert.doesNotMatch(rest, /^[\u0300-\u036f\u200d\ufe0f\udc00-\udfff]|^[\udde6-\uddff]/u, `cut inside a character: ${JSON.stringify(rest.slice(0, 6))}`);
+    }
+  });
+}
+
+test('prefixWithinBytes counts JSON-escaped UTF-8 bytes and never splits a character', () => {
+  assert.equal(prefixWithinBytes('abc', 2), 'ab');
+  assert.equal(prefixWithinBytes('a"b', 2), 'a', 'a quote takes 2 bytes escaped');
+  assert.equal(prefixWithinBytes('a\u0001b', 6), 'a', 'a control character takes 6');
+  assert.equal(prefixWithinBytes('€€', 5), '€');
+  assert.equal(prefixWithinBytes('😀😀', 7), '😀', 'a surrogate pair is 4 bytes and stays whole');
+  assert.equal(prefixWithinBytes('😀', 3), '');
+  const family = '👨‍👩‍👧';
+  assert.equal(prefixWithinBytes(`ab${family}cd`, 12), 'ab', 'a ZWJ sequence is kept whole or left out');
+  assert.equal(prefixWithinBytes(`ab${family}cd`, 2 + Buffer.byteLength(family)), `ab${family}`);
+  assert.equal(prefixWithinBytes('ce\u0301', 3), 'c', 'an accent is not separated from its letter');
+  // one letter under more combining marks than fit: cut between code points rather than nothing
+  const zalgo = 'Z' + '\u0336'.repeat(500);
+  assert.equal(prefixWithinBytes(zalgo, 101), 'Z' + '\u0336'.repeat(50));
+  assert.equal(shortenText('short', 10), 'short');
+  assert.equal(shortenText('a long cause', 9), 'a long…', 'the ellipsis takes 3 of the 9 bytes');
+});
+
+test('a short cause is never touched, and the size check does not change a message that fits', () => {
+  const content = buildPushContent(makeNotification(), everything);
+  const direct = buildDirectMessage(content, targets[1]!, everything);
+  assert.equal(direct.data!['cause'], 'Motion: zone1');
+  assert.ok(bytes(direct) < 1500);
+});
+
+test('when even a one-character cause does not fit beside a huge picture URL, the picture is left out', () => {
+  const hugePicture = `https://zm.example/zm/index.php?view=image&eid=4242&fid=snapshot&token=${'t'.repeat(4000)}`;
+  const content = buildPushContent(makeNotification({ cause: HUGE_NOTES, picture: hugePicture }), everything);
+  for (const target of targets) {
+    const direct = buildDirectMessage(content, target, everything);
+    const proxy = buildProxyBody(content, target, everything);
+    assert.ok(bytes(direct) <= FCM_MAX_PAYLOAD_BYTES && bytes(proxy) <= FCM_MAX_PAYLOAD_BYTES, `${bytes(direct)} / ${bytes(proxy)}`);
+    assert.equal(direct.notification?.imageUrl, undefined);
+    assert.equal(proxy.image_url, undefined);
+    assert.match(direct.data!['cause']!, /^Motion: zone1.*…$/);
+  }
 });

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MONTHLY_PUSH_LIMIT, TokenStore, tokenFilter } from '../../../src/tokens/token-store.js';
+import { DEFAULT_MAX_DEVICES_PER_USER, MONTHLY_PUSH_LIMIT, TokenStore, tokenFilter, trimToQuota } from '../../../src/tokens/token-store.js';
+import { parseTokenFile, type TokenRecord } from '../../../src/tokens/token-file.js';
 import { memoryLogger } from '../../helpers/memory-log.js';
 import { testClock, type TestClock } from '../../helpers/push-fixtures.js';
 
@@ -16,7 +17,7 @@ interface Fixture {
   reopen(): TokenStore;
 }
 
-function fixture(t: { after(fn: () => void): void }, options: { content?: string; monthlyLimit?: number } = {}): Fixture {
+function fixture(t: { after(fn: () => void): void }, options: { content?: string; monthlyLimit?: number; maxDevicesPerUser?: number; maxTokens?: number } = {}): Fixture {
   const dir = mkdtempSync(join(tmpdir(), 'zmes-tokens-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, 'push', 'tokens.txt');
@@ -26,7 +27,16 @@ function fixture(t: { after(fn: () => void): void }, options: { content?: string
   }
   const clock = testClock(new Date(2026, 2, 15, 12, 0, 0).getTime()); // mid-March, local time
   const logs = memoryLogger();
-  const make = () => new TokenStore({ path, log: logs.log, clock, writeDelayMs: 200, ...(options.monthlyLimit === undefined ? {} : { monthlyLimit: options.monthlyLimit }) });
+  const make = () =>
+    new TokenStore({
+      path,
+      log: logs.log,
+      clock,
+      writeDelayMs: 200,
+      ...(options.monthlyLimit === undefined ? {} : { monthlyLimit: options.monthlyLimit }),
+      ...(options.maxDevicesPerUser === undefined ? {} : { maxDevicesPerUser: options.maxDevicesPerUser }),
+      ...(options.maxTokens === undefined ? {} : { maxTokens: options.maxTokens }),
+    });
   const store = make();
   store.load();
   return {
@@ -61,6 +71,7 @@ test('a registration is written as classic JSON plus our fields, and reads back 
     client_kind: 'zmninja',
     badge: 0,
     last_sent: {},
+    registered_at: f.clock.now(),
   });
   assert.equal(json.tokens['tokB']?.['profile'], 'Home');
   assert.equal(json.tokens['tokB']?.['pushstate'], 'enabled');
@@ -122,7 +133,7 @@ test('badge increments are persisted: nextBadge is stored + 1, a badge frame res
 
 test('writes are coalesced: a burst becomes one write after the delay', (t) => {
   const f = fixture(t);
-  for (let i = 0; i < 50; i++) f.store.register({ token: `t${i}`, platform: 'android' });
+  for (let i = 0; i < 50; i++) f.store.register({ token: `t${i}`, platform: 'android', zmUser: `user${i % 5}` });
   assert.equal(existsSync(f.path), false, 'nothing written before the delay');
   f.clock.advance(199);
   assert.equal(existsSync(f.path), false);
@@ -285,4 +296,133 @@ test('full tokens never reach the log', (t) => {
   f.store.remove(token, 'test');
   assert.ok(f.logs.lines.length >= 3);
   assert.ok(f.logs.lines.every((l) => !l.message.includes('VERYSECRETPREFIX')));
+});
+
+// ---------------------------------------------------------------------------------------------
+// Per-user device quota
+
+test('the per-user quota: the 21st new token of one user is refused with reason quota, nothing is stored for it', (t) => {
+  const f = fixture(t);
+  assert.equal(DEFAULT_MAX_DEVICES_PER_USER, 20);
+  for (let i = 0; i < 20; i++) assert.equal(f.store.tryRegister({ token: `alice-${i}`, platform: 'android', zmUser: 'alice' }).ok, true);
+  const refused = f.store.tryRegister({ token: 'alice-20', platform: 'android', zmUser: 'alice' });
+  assert.equal(refused.ok, false);
+  assert.equal(!refused.ok && refused.reason, 'quota');
+  assert.match(!refused.ok ? refused.detail : '', /TOKENQUOTA.*user "alice" already has 20 devices/);
+  assert.equal(f.store.get('alice-20'), undefined);
+  assert.equal(f.store.devicesOf('alice'), 20);
+  // tryRegister leaves logging to the caller, register() logs the refusal once
+  assert.equal(f.logs.grep(/refused/).length, 0);
+  assert.equal(f.store.register({ token: 'alice-21', platform: 'android', zmUser: 'alice' }), undefined);
+  assert.equal(f.logs.grep(/refused \(TOKENQUOTA\)/).length, 1);
+});
+
+test('re-registering a token the same user already holds is never refused by the quota', (t) => {
+  const f = fixture(t, { maxDevicesPerUser: 2 });
+  f.store.register({ token: 'a1', platform: 'android', zmUser: 'alice' });
+  f.store.register({ token: 'a2', platform: 'ios', zmUser: 'alice' });
+  for (let i = 0; i < 5; i++) {
+    const again = f.store.tryRegister({ token: 'a1', platform: 'android', zmUser: 'alice', state: i % 2 === 0 ? 'disabled' : 'enabled' });
+    assert.equal(again.ok && again.created, false);
+  }
+  // a registration without a user (auth switched off) keeps the stored user, so is a re-registration too
+  assert.equal(f.store.tryRegister({ token: 'a2', platform: 'ios' }).ok, true);
+  assert.equal(f.store.get('a2')?.zmUser, 'alice');
+  assert.equal(f.store.tryRegister({ token: 'a3', platform: 'ios', zmUser: 'alice' }).ok, false);
+});
+
+test('one user at quota blocks nobody else, and nobody is evicted', (t) => {
+  const f = fixture(t, { maxDevicesPerUser: 3 });
+  for (let i = 0; i < 5; i++) f.store.register({ token: `m-${i}`, platform: 'android', zmUser: 'mallory' });
+  assert.equal(f.store.devicesOf('mallory'), 3);
+  assert.equal(f.store.tryRegister({ token: 'b-0', platform: 'ios', zmUser: 'bob' }).ok, true);
+  assert.deepEqual(f.store.all().map((r) => r.token), ['m-0', 'm-1', 'm-2', 'b-0']);
+});
+
+test('tokens without a ZoneMinder user share one bucket with the same limit', (t) => {
+  const f = fixture(t, { maxDevicesPerUser: 2 });
+  f.store.register({ token: 'anon-1', platform: 'android' });
+  f.store.register({ token: 'anon-2', platform: 'android' });
+  const third = f.store.tryRegister({ token: 'anon-3', platform: 'android' });
+  assert.equal(!third.ok && third.reason, 'quota');
+  assert.match(!third.ok ? third.detail : '', /tokens without a ZoneMinder user/);
+  assert.equal(f.store.devicesOf(undefined), 2);
+  assert.equal(f.store.tryRegister({ token: 'carol-1', platform: 'android', zmUser: 'carol' }).ok, true);
+});
+
+test('a token moving to another user counts against the new user, and frees its place with the old one', (t) => {
+  const f = fixture(t, { maxDevicesPerUser: 1 });
+  f.store.register({ token: 'classic', platform: 'android' }); // from a classic file: no user
+  f.store.register({ token: 'dave-phone', platform: 'android', zmUser: 'dave' });
+  const moved = f.store.tryRegister({ token: 'classic', platform: 'android', zmUser: 'dave' });
+  assert.equal(!moved.ok && moved.reason, 'quota', 'dave already holds his one device');
+  assert.equal(f.store.get('classic')?.zmUser, undefined, 'the refused move changed nothing');
+  assert.equal(f.store.tryRegister({ token: 'classic', platform: 'android', zmUser: 'erin' }).ok, true);
+  assert.equal(f.store.devicesOf('erin'), 1);
+  assert.equal(f.store.devicesOf(undefined), 0);
+  assert.equal(f.store.tryRegister({ token: 'anon', platform: 'ios' }).ok, true, 'the no-user place is free again');
+  f.store.remove('classic', 'test');
+  assert.equal(f.store.devicesOf('erin'), 0);
+});
+
+test('a full store refuses new tokens with reason full, before touching anyone; the quota is checked first', (t) => {
+  const f = fixture(t, { maxTokens: 3, maxDevicesPerUser: 2 });
+  f.store.register({ token: 'a1', platform: 'android', zmUser: 'a' });
+  f.store.register({ token: 'a2', platform: 'android', zmUser: 'a' });
+  f.store.register({ token: 'b1', platform: 'android', zmUser: 'b' });
+  const full = f.store.tryRegister({ token: 'c1', platform: 'android', zmUser: 'c' });
+  assert.equal(!full.ok && full.reason, 'full');
+  assert.match(!full.ok ? full.detail : '', /TOKENSTOREFULL/);
+  const quota = f.store.tryRegister({ token: 'a3', platform: 'android', zmUser: 'a' });
+  assert.equal(!quota.ok && quota.reason, 'quota');
+  assert.equal(f.store.tryRegister({ token: 'b1', platform: 'ios', zmUser: 'b' }).ok, true, 'a known token still re-registers');
+  assert.equal(f.store.size, 3);
+});
+
+test('the registration time is stored, refreshed on every registration, and read back', async (t) => {
+  const f = fixture(t);
+  f.store.register({ token: 'T', platform: 'android', zmUser: 'u' });
+  const first = f.clock.now();
+  assert.equal(f.store.get('T')?.registeredAt, first);
+  f.clock.advance(5_000);
+  f.store.register({ token: 'T', platform: 'android' });
+  assert.equal(f.store.get('T')?.registeredAt, first + 5_000);
+  await f.store.stop();
+  assert.equal(f.reopen().get('T')?.registeredAt, first + 5_000);
+});
+
+function fileWith(entries: Record<string, { user?: string; at?: number }>): string {
+  const tokens: Record<string, unknown> = {};
+  for (const [token, { user, at }] of Object.entries(entries)) {
+    tokens[token] = { platform: 'android', ...(user === undefined ? {} : { zm_user: user }), ...(at === undefined ? {} : { registered_at: at }) };
+  }
+  return JSON.stringify({ tokens });
+}
+
+test('a file over quota loads with the newest registrations per user, logs one line, and is rewritten without the rest', async (t) => {
+  const entries: Record<string, { user?: string; at?: number }> = {};
+  // alice: 5 devices with times, out of order in the file; bob: 2 (under quota); 4 classic entries without user or time
+  for (const [i, at] of [[0, 500], [1, 100], [2, 400], [3, 200], [4, 300]] as const) entries[`alice-${i}`] = { user: 'alice', at };
+  entries['bob-0'] = { user: 'bob', at: 1 };
+  entries['bob-1'] = { user: 'bob' };
+  for (let i = 0; i < 4; i++) entries[`classic-${i}`] = {};
+  const f = fixture(t, { maxDevicesPerUser: 3, content: fileWith(entries) });
+  assert.deepEqual(
+    f.store.all().map((r) => r.token),
+    ['alice-0', 'alice-2', 'alice-4', 'bob-0', 'bob-1', 'classic-1', 'classic-2', 'classic-3'],
+  );
+  const lines = f.logs.grep(/dropped/);
+  assert.equal(lines.length, 1);
+  assert.match(lines[0]!.message, /3 push tokens dropped, 2 users were over fcm\.max_devices_per_user \(3\)/);
+  f.clock.advance(200);
+  assert.deepEqual(Object.keys((JSON.parse(readFileSync(f.path, 'utf8')) as { tokens: object }).tokens).length, 8);
+  assert.equal(f.reopen().size, 8);
+});
+
+test('trimToQuota: entries without a time are older than any with one; among them the later in the file is newer', () => {
+  const parsed = parseTokenFile(fileWith({ old1: { user: 'u' }, old2: { user: 'u' }, dated: { user: 'u', at: 1 }, old3: { user: 'u' } }), 0);
+  const { kept, dropped, users } = trimToQuota(parsed.records, 2);
+  assert.deepEqual(kept.map((r: TokenRecord) => r.token), ['dated', 'old3']);
+  assert.deepEqual([dropped, users], [2, 1]);
+  assert.deepEqual(trimToQuota(parsed.records, 4).dropped, 0);
 });

@@ -44,6 +44,14 @@ describe('fixed replies', () => {
     exact(frames.PUSH_MISSINGPLATFORM, '{"event":"push","type":"token","status":"Fail","reason":"MISSINGPLATFORM"}');
   });
 
+  test('our token refusals have the shape of MISSINGPLATFORM with their own reasons', () => {
+    exact(frames.PUSH_BADPLATFORM, '{"event":"push","type":"token","status":"Fail","reason":"BADPLATFORM"}');
+    exact(frames.PUSH_BADSTATE, '{"event":"push","type":"token","status":"Fail","reason":"BADSTATE"}');
+    exact(frames.PUSH_TOKENQUOTA, '{"event":"push","type":"token","status":"Fail","reason":"TOKENQUOTA"}');
+    exact(frames.PUSH_TOKENRATE, '{"event":"push","type":"token","status":"Fail","reason":"TOKENRATE"}');
+    exact(frames.PUSH_TOKENSTOREFULL, '{"event":"push","type":"token","status":"Fail","reason":"TOKENSTOREFULL"}');
+  });
+
   test('control replies are the exact classic frames', () => {
     exact(frames.FILTER_MISSINGMONITORLIST, '{"event":"control","type":"filter","status":"Fail","reason":"MISSINGMONITORLIST"}');
     exact(frames.FILTER_MISSINGINTERVALLIST, '{"event":"control","type":"filter","status":"Fail","reason":"MISSINGINTERVALLIST"}');
@@ -98,6 +106,8 @@ describe('fixed replies', () => {
 
   test('parser rejections map to their replies, and the silent ones to none', () => {
     assert.equal(rejectionFrame('MISSINGPLATFORM'), frames.PUSH_MISSINGPLATFORM);
+    assert.equal(rejectionFrame('BADPLATFORM'), frames.PUSH_BADPLATFORM);
+    assert.equal(rejectionFrame('BADSTATE'), frames.PUSH_BADSTATE);
     assert.equal(rejectionFrame('MISSINGMONITORLIST'), frames.FILTER_MISSINGMONITORLIST);
     assert.equal(rejectionFrame('MISSINGINTERVALLIST'), frames.FILTER_MISSINGINTERVALLIST);
     assert.equal(rejectionFrame('NODATA'), frames.ESCONTROL_NODATA);

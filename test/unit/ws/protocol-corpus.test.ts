@@ -34,7 +34,7 @@ function problem(result: ParseResult): string | undefined {
     case 'control-filter':
       return typeof msg.monlist === 'string' && typeof msg.intlist === 'string' ? undefined : 'filter lists';
     case 'push-token':
-      if (typeof msg.token !== 'string' || msg.token === '' || typeof msg.platform !== 'string' || msg.platform === '') return 'token';
+      if (typeof msg.token !== 'string' || msg.token === '' || (msg.platform !== 'android' && msg.platform !== 'ios')) return 'token';
       if (msg.state !== 'enabled' && msg.state !== 'disabled') return 'state';
       if (msg.profile !== undefined && Array.from(msg.profile).length > 128) return 'profile length';
       return [msg.monlist, msg.intlist, msg.profile].every(optionalString) ? undefined : 'token field';

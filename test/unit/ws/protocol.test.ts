@@ -8,6 +8,7 @@ import {
   parseBadge,
   sanitiseEcho,
   nestingExceeds,
+  frameShapeProblem,
   type ClientMessage,
   type ClientSignals,
   type ProtocolError,
@@ -83,9 +84,23 @@ describe('auth frames', () => {
   });
 
   test('a category other than normal or escontrol is a normal login', () => {
-    for (const category of ['"foo"', '"ESCONTROL"', '5', 'null', '{}', '[]']) {
+    for (const category of ['"foo"', '"ESCONTROL"', '""', 'null']) {
       const msg = parsed(`{"event":"auth","category":${category},"data":{"user":"u","password":"p"}}`);
       assert.equal(msg.kind, 'auth', category);
+    }
+  });
+
+  test('a category or top-level token that is not a string is BADJSON naming the field', () => {
+    for (const category of ['5', '{}', '[]', 'true']) {
+      const error = failed(`{"event":"auth","category":${category},"data":{"user":"u","password":"p"}}`);
+      assert.equal(error.cause, 'bad-field', category);
+      assert.equal(error.field, 'category', category);
+      assert.equal(error.event, 'auth');
+    }
+    for (const token of ['5', '{"t":1}', '["T"]', 'false']) {
+      const error = failed(`{"event":"push","data":{"type":"badge","badge":0},"token":${token}}`);
+      assert.equal(error.field, 'token', token);
+      assert.equal(error.event, 'push');
     }
   });
 
@@ -98,11 +113,19 @@ describe('auth frames', () => {
     }
   });
 
-  test('numeric credentials and lists are taken as their decimal text', () => {
-    const msg = parsed('{"event":"auth","data":{"user":1234,"password":5678,"monlist":1,"intlist":30,"appversion":2}}');
-    assert.equal(msg.kind, 'auth');
-    if (msg.kind !== 'auth') return;
-    assert.deepEqual([msg.user, msg.password, msg.monlist, msg.intlist, msg.appversion], ['1234', '5678', '1', '30', '2']);
+  test('a number in a text field is BADJSON naming the field: the apps send every text field as a string', () => {
+    for (const [data, field] of [
+      ['{"user":1234,"password":"p"}', 'data.user'],
+      ['{"user":"u","password":5678}', 'data.password'],
+      ['{"user":"u","password":"p","monlist":1,"intlist":"0"}', 'data.monlist'],
+      ['{"user":"u","password":"p","monlist":"1","intlist":30}', 'data.intlist'],
+      ['{"user":"u","password":"p","appversion":2}', 'data.appversion'],
+    ] as const) {
+      const error = failed(`{"event":"auth","data":${data}}`);
+      assert.equal(error.cause, 'bad-field', data);
+      assert.equal(error.field, field, data);
+      assert.match(error.detail, new RegExp(`auth: ${field.replace('.', '\\.')} must be string`), data);
+    }
   });
 
   test('null credentials count as absent', () => {
@@ -192,8 +215,12 @@ describe('control frames', () => {
     assert.equal(noData.kind, 'control-unknown');
   });
 
-  test('a control type of the wrong type is BADJSON', () => {
+  test('a control type or filter list of the wrong type is BADJSON', () => {
     assert.equal(failed('{"event":"control","data":{"type":{"x":1}}}').field, 'data.type');
+    assert.equal(failed('{"event":"control","data":{"type":7}}').field, 'data.type');
+    assert.equal(failed('{"event":"control","data":{"type":"filter","monlist":1,"intlist":"0"}}').field, 'data.monlist');
+    assert.equal(failed('{"event":"control","data":{"type":"filter","monlist":"1","intlist":[0]}}').field, 'data.intlist');
+    assert.equal(failed('{"event":"control","data":{"type":"filter","monlist":"1","intlist":true}}').field, 'data.intlist');
   });
 });
 
@@ -246,11 +273,31 @@ describe('push frames', () => {
     }
   });
 
-  test('a token frame state of "" or missing or anything but "disabled" is enabled', () => {
-    for (const state of [',"state":""', '', ',"state":"on"', ',"state":"Disabled"', ',"state":null']) {
+  test('a token frame state of "", missing, null or "enabled" is enabled', () => {
+    for (const state of [',"state":""', '', ',"state":"enabled"', ',"state":null']) {
       const msg = parsed(`{"event":"push","data":{"type":"token","token":"T","platform":"android"${state}}}`);
       assert.equal(msg.kind === 'push-token' && msg.state, 'enabled', state);
     }
+  });
+
+  test('any other state is refused with BADSTATE rather than guessed (a phone that opted out must not get pushes)', () => {
+    for (const state of ['on', 'Disabled', 'DISABLED', 'off', ' disabled', '0']) {
+      const msg = parsed(JSON.stringify({ event: 'push', data: { type: 'token', token: 'T', platform: 'android', state } }));
+      assert.equal(msg.kind === 'rejected' && msg.reason, 'BADSTATE', state);
+      assert.equal(msg.kind === 'rejected' && msg.type, 'token');
+    }
+  });
+
+  test('a platform other than android or ios is refused with BADPLATFORM, naming it in the log detail', () => {
+    for (const platform of ['desktop', 'foo', 'Android', 'IOS', 'web', 'unknown', ' ios']) {
+      const msg = parsed(JSON.stringify({ event: 'push', data: { type: 'token', token: 'T', platform } }));
+      assert.equal(msg.kind, 'rejected', platform);
+      assert.equal(msg.kind === 'rejected' && msg.reason, 'BADPLATFORM', platform);
+      assert.equal(msg.kind === 'rejected' && msg.type, 'token');
+      assert.match(msg.kind === 'rejected' ? msg.detail : '', /data\.platform ".*" is not android or ios/);
+    }
+    const hostile = parsed(JSON.stringify({ event: 'push', data: { type: 'token', token: 'T', platform: 'x\n'.repeat(100) } }));
+    assert.ok(hostile.kind === 'rejected' && hostile.detail.length < 80 && !hostile.detail.includes('\n'));
   });
 
   test('a token frame without platform is rejected with MISSINGPLATFORM, before the token check', () => {
@@ -281,10 +328,22 @@ describe('push frames', () => {
     assert.equal(short.kind === 'push-token' && short.profile, 'x'.repeat(128));
   });
 
-  test('a token or platform that is not a string is BADJSON', () => {
-    assert.equal(failed('{"event":"push","data":{"type":"token","token":12345,"platform":"android"}}').field, 'data.token');
-    assert.equal(failed('{"event":"push","data":{"type":"token","token":"T","platform":["ios"]}}').field, 'data.platform');
-    assert.equal(failed('{"event":"push","data":{"type":"token","token":"T","platform":"ios","state":true}}').field, 'data.state');
+  test('every token frame field of the wrong type is BADJSON naming it, numbers included', () => {
+    for (const [extra, field] of [
+      ['"token":12345,"platform":"android"', 'data.token'],
+      ['"token":"T","platform":["ios"]', 'data.platform'],
+      ['"token":"T","platform":1', 'data.platform'],
+      ['"token":"T","platform":"ios","state":true', 'data.state'],
+      ['"token":"T","platform":"ios","state":0', 'data.state'],
+      ['"token":"T","platform":"ios","profile":42', 'data.profile'],
+      ['"token":"T","platform":"ios","profile":{"name":"Home"}', 'data.profile'],
+      ['"token":"T","platform":"ios","monlist":1,"intlist":"0"', 'data.monlist'],
+      ['"token":"T","platform":"ios","monlist":"1","intlist":false', 'data.intlist'],
+    ] as const) {
+      const error = failed(`{"event":"push","data":{"type":"token",${extra}}}`);
+      assert.equal(error.cause, 'bad-field', extra);
+      assert.equal(error.field, field, extra);
+    }
   });
 
   test('the exact badge frames of both apps parse to their badge numbers', () => {
@@ -311,8 +370,15 @@ describe('push frames', () => {
     }
   });
 
+  test('a badge of the wrong type (boolean, object, array) is BADJSON like any other field', () => {
+    for (const badge of ['{}', '[1]', 'true']) {
+      const error = failed(`{"event":"push","data":{"type":"badge","badge":${badge}}}`);
+      assert.equal(error.field, 'data.badge', badge);
+    }
+  });
+
   test('a badge that is not a non-negative integer is a BADBADGE rejection the server can log', () => {
-    for (const badge of ['-1', '1.5', '"abc"', '""', 'null', '{}', '[1]', 'true', '"-1"', '"1e3"', '1e10', '"0x10"']) {
+    for (const badge of ['-1', '1.5', '"abc"', '""', 'null', '"-1"', '"1e3"', '1e10', '"0x10"']) {
       const msg = parsed(`{"event":"push","data":{"type":"badge","badge":${badge}}}`);
       assert.equal(msg.kind, 'rejected', badge);
       assert.equal(msg.kind === 'rejected' && msg.reason, 'BADBADGE', badge);
@@ -437,6 +503,18 @@ describe('unknown events and malformed frames', () => {
     assert.equal(parsed(stringy).kind, 'auth');
     assert.equal(nestingExceeds('[[[]]]', 3), false);
     assert.equal(nestingExceeds('[[[[]]]]', 3), true);
+  });
+
+  test('a frame with more values than the limit is BADJSON too-many-items, before it is parsed; commas in strings do not count', () => {
+    const wide = JSON.stringify({ event: 'escontrol', data: Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`k${i}`, i])) });
+    assert.equal(failed(wide, { maxBytes: 1 << 20 }).cause, 'too-many-items');
+    const long = JSON.stringify({ event: 'auth', data: { user: 'u', password: 'p', v: Array.from({ length: 2000 }, () => 0) } });
+    assert.equal(failed(long, { maxBytes: 1 << 20 }).cause, 'too-many-items');
+    const commas = JSON.stringify({ event: 'auth', data: { user: ','.repeat(5000), password: 'p' } });
+    const ok = parseClientFrame(commas, { maxBytes: 1 << 20 });
+    assert.ok(ok.ok && ok.value.kind === 'auth');
+    assert.equal(frameShapeProblem('[1,2,3,4]', 5, 3), 'too-many-items');
+    assert.equal(frameShapeProblem('[1,2]', 5, 3), null);
   });
 
   test('unknown extra keys are ignored at the top level and in data for every frame kind', () => {

@@ -23,8 +23,8 @@ async function zmToken(overrides: Claims = {}, secret = SECRET, alg = 'HS256'): 
   return new SignJWT(claims).setProtectedHeader({ typ: 'JWT', alg }).sign(new TextEncoder().encode(secret));
 }
 
-test('a valid ZoneMinder access token gives its user and iat', async () => {
-  assert.deepEqual(await verifyApiToken(await zmToken(), { secret: SECRET, clock }), { ok: true, user: 'admin', iat: NOW_S });
+test('a valid ZoneMinder access token gives its user, iat and exp', async () => {
+  assert.deepEqual(await verifyApiToken(await zmToken(), { secret: SECRET, clock }), { ok: true, user: 'admin', iat: NOW_S, exp: NOW_S + 7200 });
 });
 
 test('an expired access token is refused as expired', async () => {
