@@ -86,6 +86,11 @@ export function zmDatabaseSettings(values: ReadonlyMap<string, string>): { setti
     if (/^\d{1,5}$/.test(portText) && port >= 1 && port <= 65535) settings.port = port;
     else warnings.push(`zm.conf: ZM_DB_PORT ${JSON.stringify(portText)} is not a port number; ignored`);
   }
+  const socketText = values.get('ZM_DB_SOCKET');
+  if (socketText !== undefined && socketText !== '') {
+    if (socketText.startsWith('/')) settings.socket = socketText;
+    else warnings.push(`zm.conf: ZM_DB_SOCKET ${JSON.stringify(socketText)} is not an absolute path; ignored`);
+  }
   const copy = (name: string, field: 'name' | 'user' | 'password') => {
     const value = values.get(name);
     if (value !== undefined && value !== '') settings[field] = value;

@@ -3,8 +3,10 @@
  * last will on the availability topic, reconnection with backoff, and one log line per outage.
  *
  * The channel degrades instead of failing: when the broker is down or refuses the login, zmes
- * keeps running, publishes are dropped (and counted), and the client keeps retrying. After every
- * (re)connect the availability topic says `online` and the connect listeners re-send state.
+ * keeps running and the client keeps retrying, at most a few seconds apart so a broker that is
+ * back is used again at once. Event messages wait in a bounded offline queue (offline-queue.ts);
+ * other publishes are dropped and counted. After every (re)connect the availability topic says
+ * `online`, the connect listeners re-send state, then the queued event messages go out in order.
  */
 import { readFile } from 'node:fs/promises';
 import { connect as mqttConnect, type IClientOptions, type MqttClient } from 'mqtt';
@@ -14,6 +16,7 @@ import { errorMessage } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { backoffDelay, type BackoffPolicy } from '../zm/backoff.js';
 import { AVAILABLE, NOT_AVAILABLE } from './ha-discovery.js';
+import { DEFAULT_OFFLINE_QUEUE, OfflineQueue, type OfflineQueueLimits, type QueueLosses } from './offline-queue.js';
 import { slugify, topicLayout } from './topics.js';
 
 export interface MqttTlsFiles {
@@ -40,11 +43,18 @@ export interface MqttSettings {
   readonly reconnect: BackoffPolicy;
   /** Retained `online` after every connect; `offline` as the last will and at a clean stop. */
   readonly availabilityTopic: string;
+  /** Bounds of the queue that holds event messages while the broker is unreachable. */
+  readonly offlineQueue: OfflineQueueLimits;
 }
 
 export const MQTT_PORT = 1883;
 export const MQTTS_PORT = 8883;
-export const DEFAULT_RECONNECT: BackoffPolicy = { initialMs: 1000, maxMs: 60_000, factor: 2, jitter: 0.2 };
+/**
+ * 1 s, 2 s, then every 4 s at most: the next attempt after the broker is back is never more than
+ * 4 s away, so queued event messages go out within 5 s of its return. A single client retrying
+ * a refused port every few seconds costs the broker nothing worth a longer wait.
+ */
+export const DEFAULT_RECONNECT: BackoffPolicy = { initialMs: 1000, maxMs: 4000, factor: 2, jitter: 0.2 };
 
 /** The stable default client id: `zmes-<topic as a slug>`. */
 export function defaultClientId(topic: string): string {
@@ -74,6 +84,7 @@ export function mqttSettingsFrom(mqtt: Config['mqtt']): MqttSettings {
     connectTimeoutMs: 10_000,
     reconnect: DEFAULT_RECONNECT,
     availabilityTopic: topicLayout(mqtt.topic, mqtt.discovery_prefix).availability,
+    offlineQueue: DEFAULT_OFFLINE_QUEUE,
   };
 }
 
@@ -114,9 +125,9 @@ export interface ReportLine {
 
 /**
  * Turns connection events into few log lines: one warning when an outage starts (or the first
- * connection fails), one more only when the reason changes (e.g. from "refused" to a rejected
- * login, which is an error: only the user can fix it), and one info line when connected again.
- * Pure: the caller passes the time and writes the lines.
+ * connection fails), one more only when the kind of failure changes (e.g. from an unreachable
+ * broker to a rejected login, which is an error: only the user can fix it), and one info line
+ * when connected again. Pure: the caller passes the time and writes the lines.
  */
 export class OutageReporter {
   private up = false;
@@ -135,13 +146,14 @@ export class OutageReporter {
     return this.up;
   }
 
-  connected(now: number, dropped: number): ReportLine {
+  /** `queued`: event messages held during the outage, about to be sent. */
+  connected(now: number, queued: number): ReportLine {
     const warned = this.lastLogged !== null;
     const seconds = Math.round((now - this.downSince) / 1000);
-    const lost = dropped > 0 ? `; ${dropped} message(s) could not be published meanwhile` : '';
+    const sending = queued > 0 ? `; sending ${queued} queued message(s)` : '';
     const message = !warned
-      ? `connected to MQTT broker ${this.broker}${lost}`
-      : `${this.everUp ? 'reconnected' : 'connected'} to MQTT broker ${this.broker} after ${seconds} s${lost}`;
+      ? `connected to MQTT broker ${this.broker}${sending}`
+      : `${this.everUp ? 'reconnected' : 'connected'} to MQTT broker ${this.broker} after ${seconds} s${sending}`;
     this.up = true;
     this.everUp = true;
     this.lastLogged = null;
@@ -153,16 +165,26 @@ export class OutageReporter {
     if (!this.up) return null;
     this.up = false;
     this.downSince = now;
-    this.lastLogged = reason ? key(reason) : 'closed';
+    this.lastLogged = failureClass(reason);
     const why = reason ? `: ${reason.text}` : '';
     return { level: 'warn', message: `lost the connection to MQTT broker ${this.broker}${why}; reconnecting in the background` };
   }
 
+  /** A deliberate stop: never a warning, since nothing went wrong. */
+  stopped(queued: number): ReportLine | null {
+    const wasUp = this.up;
+    this.up = false;
+    if (wasUp) return { level: 'info', message: `disconnected from MQTT broker ${this.broker}` };
+    if (queued === 0) return null;
+    return { level: 'info', message: `stopping while MQTT broker ${this.broker} is unreachable: ${queued} queued message(s) not published` };
+  }
+
   /** A connection attempt failed. */
   failed(failure: ConnectFailure): ReportLine | null {
-    if (this.up || this.lastLogged === key(failure)) return null;
+    const cls = failureClass(failure);
+    if (this.up || this.lastLogged === cls) return null;
     const first = this.lastLogged === null;
-    this.lastLogged = key(failure);
+    this.lastLogged = cls;
     if (failure.kind === 'auth') {
       return {
         level: 'error',
@@ -182,14 +204,48 @@ export class OutageReporter {
   }
 }
 
-function key(failure: ConnectFailure): string {
-  return `${failure.kind}:${failure.text}`;
+/**
+ * What decides whether a failure is worth a new line. The retries of one outage fail in many
+ * ways that all mean "unreachable" (closed, refused, reset, timed out, no DNS answer, and they
+ * alternate on a flaky network): one warning covers them all.
+ */
+function failureClass(failure: ConnectFailure | null): string {
+  if (failure === null || failure.kind === 'network' || failure.kind === 'other') return 'unreachable';
+  return failure.kind;
+}
+
+/** One line per outage for the event messages the offline queue could not keep, or null. */
+export function queueLossLine(losses: QueueLosses, limits: OfflineQueueLimits): ReportLine | null {
+  const lost = losses.overflowed + losses.expired;
+  if (lost === 0) return null;
+  const causes = [
+    ...(losses.overflowed > 0 ? [`${losses.overflowed} oldest dropped when it was full`] : []),
+    ...(losses.expired > 0 ? [`${losses.expired} older than ${formatAge(limits.maxAgeMs)}`] : []),
+  ];
+  return {
+    level: 'warn',
+    message:
+      `${lost} MQTT event message(s) lost while the broker was unreachable (${causes.join(', ')}); ` +
+      `the offline queue keeps at most ${limits.maxMessages} messages for ${formatAge(limits.maxAgeMs)}`,
+  };
+}
+
+function formatAge(ms: number): string {
+  return ms % 60_000 === 0 ? `${ms / 60_000} min` : `${Math.round(ms / 1000)} s`;
 }
 
 export interface PublishOptions {
   readonly retain: boolean;
   readonly qos: 0 | 1;
+  /**
+   * Hold the message while the broker is unreachable and send it, in order, after the reconnect.
+   * For event messages only: a re-send of the current state cannot restore them.
+   */
+  readonly queue?: boolean;
 }
+
+/** `queued`: held for the reconnect; `dropped`: not sent (MQTT is off, or it is state). */
+export type PublishResult = 'sent' | 'queued' | 'dropped';
 
 export interface InboundMessage {
   readonly topic: string;
@@ -203,11 +259,14 @@ export interface MqttLink {
   readonly connected: boolean;
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** false when not connected: the message is dropped (no unbounded offline queue). */
-  publish(topic: string, payload: string, options: PublishOptions): boolean;
+  /** Never throws; a message not `sent` now is `queued` (only with `queue`) or `dropped`. */
+  publish(topic: string, payload: string, options: PublishOptions): PublishResult;
   /** Kept for the life of the connection and re-sent after every reconnect. */
   subscribe(topic: string): void;
-  /** Called after every (re)connect, once `online` is published and subscriptions are renewed. */
+  /**
+   * Called after every (re)connect, once `online` is published and subscriptions are renewed,
+   * before the queued messages are sent.
+   */
   onConnect(listener: () => void): () => void;
   onMessage(listener: (message: InboundMessage) => void): () => void;
 }
@@ -216,8 +275,12 @@ export interface MqttConnectionStats {
   /** Connection attempts after the first one. */
   reconnectAttempts: number;
   connects: number;
-  /** Publishes dropped because the broker was unreachable. */
+  /** Publishes not sent and not queued (state is re-sent after the reconnect). */
   dropped: number;
+  /** Event messages put in the offline queue. */
+  queued: number;
+  /** Queued event messages lost to the queue's bounds, or to a stop before the broker came back. */
+  queueLost: number;
 }
 
 export interface MqttConnectionDeps {
@@ -229,13 +292,15 @@ export interface MqttConnectionDeps {
 }
 
 export class MqttConnection implements MqttLink {
-  readonly stats: MqttConnectionStats = { reconnectAttempts: 0, connects: 0, dropped: 0 };
+  readonly stats: MqttConnectionStats = { reconnectAttempts: 0, connects: 0, dropped: 0, queued: 0, queueLost: 0 };
   private client: MqttClient | null = null;
   private stopped = false;
+  /** A TLS file could not be read: no client will ever connect, so nothing is queued. */
+  private disabled = false;
   private attempt = 0;
-  private droppedSinceConnect = 0;
   private pendingFailure: ConnectFailure | null = null;
   private failedThisAttempt = false;
+  private readonly queue: OfflineQueue;
   private readonly subscriptions = new Set<string>();
   private readonly connectListeners = new Set<() => void>();
   private readonly messageListeners = new Set<(message: InboundMessage) => void>();
@@ -251,21 +316,28 @@ export class MqttConnection implements MqttLink {
     this.now = deps.now ?? Date.now;
     this.broker = brokerLabel(settings);
     this.reporter = new OutageReporter(this.broker, this.now());
+    this.queue = new OfflineQueue(settings.offlineQueue);
   }
 
   get connected(): boolean {
     return this.client?.connected === true && this.reporter.isUp;
   }
 
+  /** Event messages waiting for the broker. */
+  get queueSize(): number {
+    return this.queue.size;
+  }
+
   /** Starts connecting and returns at once: the broker being down never delays zmes's start. */
   async start(): Promise<void> {
-    if (this.client !== null || this.stopped) return;
+    if (this.client !== null || this.stopped || this.disabled) return;
     let tls: Partial<IClientOptions> = {};
     try {
       tls = await this.tlsOptions();
     } catch (err) {
       // A wrong path is a configuration mistake, but MQTT is a channel: zmes runs on without it.
       this.log.error(`MQTT disabled: cannot read a TLS file for broker ${this.broker}: ${errorMessage(err)}`);
+      this.disable();
       return;
     }
     if (this.stopped) return;
@@ -285,7 +357,8 @@ export class MqttConnection implements MqttLink {
       reconnectOnConnackError: true,
       // We renew subscriptions ourselves on every connect, in one place.
       resubscribe: false,
-      // No offline queue: memory stays bounded, and state is re-sent after a reconnect.
+      // The client's own offline queue is unbounded and keeps QoS 0 apart from QoS 1 (so their
+      // order is lost): we never publish through it while disconnected, our queue is used instead.
       queueQoSZero: false,
       will: { topic: settings.availabilityTopic, payload: Buffer.from(NOT_AVAILABLE), qos: 1, retain: true },
       ...(settings.username !== null && settings.password !== null
@@ -298,13 +371,15 @@ export class MqttConnection implements MqttLink {
       client = (this.deps.connect ?? mqttConnect)(options);
     } catch (err) {
       this.log.error(`MQTT disabled: cannot set up the connection to broker ${this.broker}: ${errorMessage(err)}`);
+      this.disable();
       return;
     }
     this.client = client;
     client.on('connect', () => this.onConnected(client));
     client.on('reconnect', () => this.onReconnecting(client));
-    client.on('error', (err) => this.onError(err));
-    client.on('close', () => this.onClosed());
+    // Kept after a stop too: an 'error' event without a listener would throw.
+    client.on('error', (err) => this.onError(client, err));
+    client.on('close', () => this.onClosed(client));
     client.on('message', (topic, payload, packet) => {
       const message: InboundMessage = { topic, payload: payload.toString('utf8'), retained: packet.retain };
       for (const listener of [...this.messageListeners]) this.safely('message listener', () => listener(message));
@@ -313,10 +388,18 @@ export class MqttConnection implements MqttLink {
 
   /** Publishes `offline` (a clean disconnect does not fire the last will), then disconnects. */
   async stop(): Promise<void> {
+    if (this.stopped) return;
     this.stopped = true;
     const client = this.client;
-    if (client === null) return;
+    // From here on the client's close and error events are ours, not an outage.
     this.client = null;
+    const { messages, losses } = this.queue.drain(this.now());
+    this.stats.queueLost += losses.overflowed + losses.expired + messages.length;
+    this.write(queueLossLine(losses, this.settings.offlineQueue));
+    if (client === null) {
+      this.write(this.reporter.stopped(messages.length));
+      return;
+    }
     if (client.connected) {
       client.publish(this.settings.availabilityTopic, NOT_AVAILABLE, { qos: 1, retain: true }, () => undefined);
       let timer: NodeJS.Timeout | undefined;
@@ -331,19 +414,26 @@ export class MqttConnection implements MqttLink {
     } else {
       await client.endAsync(true).catch(() => undefined);
     }
+    this.write(this.reporter.stopped(messages.length));
   }
 
-  publish(topic: string, payload: string, options: PublishOptions): boolean {
+  publish(topic: string, payload: string, options: PublishOptions): PublishResult {
     const client = this.client;
-    if (client === null || !this.connected) {
-      this.stats.dropped++;
-      this.droppedSinceConnect++;
-      return false;
+    // A queued message is never overtaken by a newer one (the queue drains during the connect).
+    const mustWait = options.queue === true && this.queue.size > 0;
+    if (client !== null && this.connected && !mustWait) {
+      client.publish(topic, payload, { qos: options.qos, retain: options.retain }, (err) => {
+        if (err) this.log.debug(() => `publish to ${topic} failed: ${errorMessage(err)}`);
+      });
+      return 'sent';
     }
-    client.publish(topic, payload, { qos: options.qos, retain: options.retain }, (err) => {
-      if (err) this.log.debug(() => `publish to ${topic} failed: ${errorMessage(err)}`);
-    });
-    return true;
+    if (options.queue === true && !this.stopped && !this.disabled) {
+      this.queue.push({ topic, payload, qos: options.qos, retain: options.retain, queuedAt: this.now() });
+      this.stats.queued++;
+      return 'queued';
+    }
+    this.stats.dropped++;
+    return 'dropped';
   }
 
   subscribe(topic: string): void {
@@ -362,6 +452,12 @@ export class MqttConnection implements MqttLink {
     return () => this.messageListeners.delete(listener);
   }
 
+  private disable(): void {
+    this.disabled = true;
+    const { messages, losses } = this.queue.drain(this.now());
+    this.stats.queueLost += losses.overflowed + losses.expired + messages.length;
+  }
+
   private onConnected(client: MqttClient): void {
     if (this.client !== client) return;
     this.stats.connects++;
@@ -369,14 +465,31 @@ export class MqttConnection implements MqttLink {
     this.pendingFailure = null;
     // The client reads reconnectPeriod each time it schedules a retry: reset the backoff.
     client.options.reconnectPeriod = this.settings.reconnect.initialMs;
-    this.write(this.reporter.connected(this.now(), this.droppedSinceConnect));
-    this.droppedSinceConnect = 0;
+    const now = this.now();
+    this.queue.prune(now);
+    this.write(this.reporter.connected(now, this.queue.size));
     client.publish(this.settings.availabilityTopic, AVAILABLE, { qos: 1, retain: true }, () => undefined);
     if (this.subscriptions.size > 0) this.subscribeNow(client, [...this.subscriptions]);
+    // Discovery and state first, so an entity announced during the outage exists before its events.
     for (const listener of [...this.connectListeners]) this.safely('connect listener', listener);
+    // A listener may have stopped us or the connection may have dropped meanwhile: keep the queue then.
+    if (this.client === client && this.connected) this.flush(client);
+  }
+
+  private flush(client: MqttClient): void {
+    const { messages, losses } = this.queue.drain(this.now());
+    this.stats.queueLost += losses.overflowed + losses.expired;
+    this.write(queueLossLine(losses, this.settings.offlineQueue));
+    // Sent back to back on one connection: the broker passes them on in this order.
+    for (const message of messages) {
+      client.publish(message.topic, message.payload, { qos: message.qos, retain: message.retain }, (err) => {
+        if (err) this.log.debug(() => `publish of a queued message to ${message.topic} failed: ${errorMessage(err)}`);
+      });
+    }
   }
 
   private onReconnecting(client: MqttClient): void {
+    if (this.client !== client) return;
     this.stats.reconnectAttempts++;
     this.attempt++;
     this.failedThisAttempt = false;
@@ -385,7 +498,8 @@ export class MqttConnection implements MqttLink {
     this.log.debug(() => `reconnecting to MQTT broker ${this.broker} (attempt ${this.attempt})`);
   }
 
-  private onError(err: unknown): void {
+  private onError(client: MqttClient, err: unknown): void {
+    if (this.client !== client) return;
     const failure = describeFailure(err);
     if (this.reporter.isUp) {
       // The connection is about to close: report it together with the loss.
@@ -396,14 +510,15 @@ export class MqttConnection implements MqttLink {
     this.write(this.reporter.failed(failure));
   }
 
-  private onClosed(): void {
+  private onClosed(client: MqttClient): void {
+    if (this.client !== client) return;
     if (this.reporter.isUp) {
       this.write(this.reporter.lost(this.now(), this.pendingFailure));
       this.pendingFailure = null;
       return;
     }
     // An attempt that ended without an error event (e.g. no CONNACK in time).
-    if (!this.failedThisAttempt && !this.stopped) {
+    if (!this.failedThisAttempt) {
       this.write(this.reporter.failed({ kind: 'network', text: 'the connection closed before the broker accepted it' }));
     }
     this.failedThisAttempt = false;

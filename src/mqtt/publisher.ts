@@ -8,6 +8,11 @@
  *   'zm:monitors'  → discovery configs (re-sent only when changed); deleted monitors removed
  *   broker (re)connect, Home Assistant's `online` birth → every config and state re-sent
  *
+ * The classic message and the `event` entity's messages are queued by the link while the broker
+ * is unreachable; the rest is state, re-sent whole after the reconnect. With ha_discovery off,
+ * whatever an earlier run announced is withdrawn (empty retained configs), so Home Assistant
+ * does not keep entities that look alive but never change again.
+ *
  * Memory is bounded: one small record per monitor (at most `maxMonitors`), a few open events each.
  */
 import type { Config } from '../config/load.js';
@@ -30,7 +35,7 @@ import {
   type DiscoveryMessage,
 } from './ha-discovery.js';
 import { eventEntityPayload, lastEventAttributes, lastEventState, motionPayload, type LastEventRecord } from './ha-state.js';
-import { MqttConnection, mqttSettingsFrom, type InboundMessage, type MqttLink } from './mqtt-client.js';
+import { MqttConnection, mqttSettingsFrom, type InboundMessage, type MqttLink, type PublishResult } from './mqtt-client.js';
 import { topicLayout, type TopicLayout } from './topics.js';
 
 export interface MqttPublisherOptions {
@@ -91,6 +96,12 @@ export class MqttPublisher implements Service {
   private listed: Map<number, MonitorInfo> | null = null;
   /** Discovery topic → payload as last published on this connection. */
   private readonly published = new Map<string, string>();
+  /** With ha_discovery off: every monitor of the last list, whose entities an earlier run may have announced. */
+  private knownMonitors: number[] = [];
+  /** With ha_discovery off: topics already emptied on this connection. */
+  private readonly withdrawn = new Set<string>();
+  /** The most monitors an info line about the withdrawal named (-1: none logged yet). */
+  private withdrawalLogged = -1;
   /** Retained configs of ours seen on the broker before the first monitor list. */
   private readonly seenConfigs = new Set<string>();
   private desiredTopicCache: ReadonlySet<string> | null = null;
@@ -123,10 +134,9 @@ export class MqttPublisher implements Service {
       this.link.onConnect(() => this.onBrokerConnected()),
       this.link.onMessage((message) => this.onMessage(message)),
     );
-    if (this.options.haDiscovery) {
-      this.link.subscribe(this.layout.haStatus);
-      this.link.subscribe(this.layout.discoveryWildcard);
-    }
+    if (this.options.haDiscovery) this.link.subscribe(this.layout.haStatus);
+    // Also with discovery off: the retained configs read back are what is left to withdraw.
+    this.link.subscribe(this.layout.discoveryWildcard);
     await this.link.start();
   }
 
@@ -144,13 +154,12 @@ export class MqttPublisher implements Service {
   private onNotification(notification: Notification): void {
     if (!notification.channels.has('mqtt')) return;
     const { event } = notification;
-    const sent = this.link.publish(this.layout.classic(event.monitorId), classicPayload(notification), {
+    const result = this.link.publish(this.layout.classic(event.monitorId), classicPayload(notification), {
       qos: 0,
       retain: this.options.retain,
+      queue: true,
     });
-    this.log.debug(
-      () => `event ${event.eventId} ${notification.phase}: MQTT message for monitor ${event.monitorId} ${sent ? 'published' : 'dropped (broker unreachable)'}`,
-    );
+    this.log.debug(() => `event ${event.eventId} ${notification.phase}: MQTT message for monitor ${event.monitorId} ${describeResult(result)}`);
     if (!this.options.haDiscovery || notification.phase !== 'start') return;
     // The hook text and the picture only exist in the notification: enrich the sensor with them.
     const state = this.monitors.get(event.monitorId);
@@ -216,7 +225,11 @@ export class MqttPublisher implements Service {
     const previous = this.listed;
     this.listed = next;
     this.desiredTopicCache = null;
-    if (!this.options.haDiscovery) return;
+    if (!this.options.haDiscovery) {
+      this.knownMonitors = monitors.map((m) => m.id);
+      this.withdrawAll([...this.knownMonitors, ...removed]);
+      return;
+    }
 
     // Deleted monitors, monitors no longer notified, and monitors only known from events.
     const gone = new Set<number>(removed);
@@ -240,10 +253,17 @@ export class MqttPublisher implements Service {
   private onBrokerConnected(): void {
     // The broker may have restarted without persistence: everything retained may be gone.
     this.published.clear();
-    this.republishAll();
+    this.withdrawn.clear();
+    if (this.options.haDiscovery) this.republishAll();
+    // Home Assistant keeps entities whose retained config a restarted broker lost: remove them by name.
+    else this.withdrawAll(this.knownMonitors);
   }
 
   private onMessage(message: InboundMessage): void {
+    if (!this.options.haDiscovery) {
+      if (message.payload !== '' && this.layout.parseDiscoveryTopic(message.topic) !== null) this.withdrawTopic(message.topic);
+      return;
+    }
     if (message.topic === this.layout.haStatus) {
       // A retained birth arrives on every subscribe, right after the reconnect re-send: skip it.
       if (message.payload.trim() === AVAILABLE && !message.retained) {
@@ -262,7 +282,6 @@ export class MqttPublisher implements Service {
   }
 
   private republishAll(): void {
-    if (!this.options.haDiscovery) return;
     this.publishDiscovery(true);
     for (const [id, state] of this.monitors) {
       this.publishMotion(id, state);
@@ -285,7 +304,7 @@ export class MqttPublisher implements Service {
   private publishDiscovery(force: boolean): void {
     for (const { topic, payload } of this.desiredDiscovery()) {
       if (!force && this.published.get(topic) === payload) continue;
-      if (this.link.publish(topic, payload, { qos: 1, retain: true })) this.published.set(topic, payload);
+      if (this.link.publish(topic, payload, { qos: 1, retain: true }) === 'sent') this.published.set(topic, payload);
     }
   }
 
@@ -327,6 +346,44 @@ export class MqttPublisher implements Service {
     for (const topic of this.layout.monitorStateTopics(monitorId)) this.link.publish(topic, '', { qos: 1, retain: true });
   }
 
+  // --- ha_discovery off ---------------------------------------------------------------------
+
+  /**
+   * Empty retained configs for every entity zmes would announce for these monitors (and for
+   * itself), and empty state topics: Home Assistant deletes the entities, and nothing stale
+   * stays retained. Once per topic and connection; harmless where nothing was announced.
+   */
+  private withdrawAll(monitorIds: readonly number[]): void {
+    const topics = serverDiscovery(this.discovery).map((m) => m.topic);
+    for (const id of new Set(monitorIds)) topics.push(...monitorDiscoveryTopics(this.layout, id), ...this.layout.monitorStateTopics(id));
+    let sent = 0;
+    for (const topic of topics) {
+      if (this.withdrawn.has(topic)) continue;
+      if (this.link.publish(topic, '', { qos: 1, retain: true }) !== 'sent') continue;
+      this.withdrawn.add(topic);
+      sent++;
+    }
+    if (sent === 0) return;
+    const monitors = new Set(monitorIds).size;
+    const line = `ha_discovery is off: withdrawing the Home Assistant entities zmes may have announced (zmes itself${monitors > 0 ? ` and ${monitors} monitor(s)` : ''})`;
+    // Every reconnect repeats the withdrawal: only news is worth an info line.
+    if (monitors > this.withdrawalLogged) this.log.info(line);
+    else this.log.debug(() => line);
+    this.withdrawalLogged = Math.max(this.withdrawalLogged, monitors);
+  }
+
+  /** A config of ours still on the broker (a monitor zmes no longer knows, an earlier topic layout). */
+  private withdrawTopic(topic: string): void {
+    const parsed = this.layout.parseDiscoveryTopic(topic);
+    // Retained copies arrive on every subscribe, also of configs just emptied on this connection.
+    if (parsed === null || this.withdrawn.has(topic)) return;
+    this.log.info(`removing Home Assistant entity ${parsed.component} ${parsed.objectId}: ha_discovery is off`);
+    this.link.publish(topic, '', { qos: 1, retain: true });
+    this.withdrawn.add(topic);
+    const monitorId = monitorIdOfObjectId(parsed.objectId);
+    if (monitorId !== null) this.clearStateTopics(monitorId);
+  }
+
   // --- state --------------------------------------------------------------------------------
 
   /** The record of a monitor, created on first sight; null when the bound is reached. */
@@ -364,7 +421,7 @@ export class MqttPublisher implements Service {
   }
 
   private publishMotion(monitorId: number, state: MonitorState): void {
-    if (this.link.publish(this.layout.motion(monitorId), motionPayload(state.motion), { qos: 1, retain: true })) {
+    if (this.link.publish(this.layout.motion(monitorId), motionPayload(state.motion), { qos: 1, retain: true }) === 'sent') {
       state.motionKnown = true;
     }
   }
@@ -376,8 +433,9 @@ export class MqttPublisher implements Service {
   }
 
   private fireEvent(monitorId: number, type: 'event_start' | 'event_end', record: LastEventRecord): void {
-    // Never retained: a retained event would fire again on every Home Assistant restart.
-    this.link.publish(this.layout.event(monitorId), eventEntityPayload(type, record), { qos: 1, retain: false });
+    // Never retained: a retained event would fire again on every Home Assistant restart. Queued
+    // while the broker is away: unlike state, a missed firing is not restored by a re-send.
+    this.link.publish(this.layout.event(monitorId), eventEntityPayload(type, record), { qos: 1, retain: false, queue: true });
   }
 
   /**
@@ -400,6 +458,17 @@ export class MqttPublisher implements Service {
         this.log.error(`monitor ${monitorId}: cannot publish the motion timeout: ${errorMessage(err)}`);
       }
     }, ms);
+  }
+}
+
+function describeResult(result: PublishResult): string {
+  switch (result) {
+    case 'sent':
+      return 'published';
+    case 'queued':
+      return 'queued until the broker is reachable';
+    case 'dropped':
+      return 'dropped (MQTT is off)';
   }
 }
 

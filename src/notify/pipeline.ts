@@ -3,6 +3,7 @@
  * the stages (rules, hooks: later issues plug in here), then one immutable Notification on the
  * bus that every channel (WebSocket, FCM, MQTT, API script) delivers by its own rules.
  */
+import { causeText } from './cause-text.js';
 import type { EventBus } from '../event-bus.js';
 import type { Logger } from '../log/logger.js';
 import { buildAlarmFrames } from '../ws/frames.js';
@@ -111,18 +112,6 @@ function phaseOf(change: ZmEventChange): Phase | null {
   if (change.kind === 'start') return 'start';
   if (change.kind === 'end' && change.how === 'ended') return 'end';
   return null;
-}
-
-/**
- * The start cause is ZoneMinder's Cause ("Motion"), or with read_alarm_cause its Notes, which
- * name the zones ("Motion: Front, Porch"); the end cause is the final Notes, as in the classic
- * server. Never empty: the apps show it as the notification text.
- */
-export function causeText(event: ZmEvent, phase: Phase, causeFromNotes: boolean): string {
-  const notes = event.notes.trim();
-  const cause = event.cause.trim();
-  const preferred = phase === 'end' || causeFromNotes ? notes || cause : cause || notes;
-  return preferred || 'Alarm';
 }
 
 function freeze(draft: DraftNotification, detectedAt: number): Notification {

@@ -20,6 +20,7 @@ import { systemClock } from '../clock.js';
 import { ZmesError, errorMessage, isZmesError } from '../errors.js';
 import type { Service } from '../lifecycle.js';
 import type { Logger } from '../log/logger.js';
+import { accessDeniedAdvice, describeLocation, resolveDbLocation, type DbLocation } from './db-location.js';
 import { DEFAULT_BACKOFF, OutageGate, type BackoffPolicy, type OutageTransition, type Ticket } from './backoff.js';
 
 export interface DbSettings {
@@ -63,6 +64,9 @@ export interface ZmDatabaseOptions {
   queryTimeoutMs?: number;
   /** The driver skips validating a connection borrowed again within this many ms (driver default 500). */
   minDelayValidationMs?: number;
+  /** Where `localhost` looks for the server's socket (tests point it at a private server). */
+  socketCandidates?: readonly string[];
+  isSocket?: (path: string) => boolean;
 }
 
 export interface DbStats {
@@ -133,10 +137,13 @@ export class ZmDatabase implements Service, SqlReader {
     this.gate = new OutageGate({ ...DEFAULT_BACKOFF, ...options.backoff }, options.random);
   }
 
-  /** `user@host:port/database`, for log lines (never the password). */
+  /** Decided at start: `localhost` means the unix socket, as for every MySQL client. */
+  private location: DbLocation | undefined;
+
+  /** `user@host:port/database` or `user@/path/to.sock/database`, for log lines (never the password). */
   get target(): string {
     const s = this.settings;
-    const where = s.socket ? s.socket : `${s.host}:${s.port}`;
+    const where = this.location ? describeLocation(this.location) : s.socket ? s.socket : `${s.host}:${s.port}`;
     return `${s.user}@${where}/${s.database}`;
   }
 
@@ -154,7 +161,10 @@ export class ZmDatabase implements Service, SqlReader {
     if (this.phase !== 'new') throw new ZmesError('ZMES_INTERNAL', `${this.name} can only be started once`);
     signal.throwIfAborted();
     this.phase = 'started';
-    this.pool = createPool(this.poolConfig());
+    const resolved = resolveDbLocation(this.settings, this.options.isSocket, this.options.socketCandidates);
+    this.location = resolved.location;
+    if (resolved.note) this.log.warn(resolved.note);
+    this.pool = createPool(this.poolConfig(resolved.location));
     (this.pool as unknown as EventEmitter).on('error', (err: unknown) => {
       // The pool reports failed background connection attempts here; queries report outages.
       this.log.debug(() => `pool: ${reasonOf(err)}`);
@@ -172,11 +182,11 @@ export class ZmDatabase implements Service, SqlReader {
       const code = rootCode(err);
       if (code !== undefined && CONFIG_CODES.has(code)) {
         await this.stop();
-        throw new ZmesError(
-          'ZMES_DB_UNAVAILABLE',
-          `ZoneMinder database ${this.target} refused the connection (${reasonOf(err)}): check the database name, user and password`,
-          { cause: err },
-        );
+        const reason = reasonOf(err);
+        const advice = code.startsWith('ER_ACCESS_DENIED')
+          ? accessDeniedAdvice(reason, resolved.location)
+          : 'check the database name, user and password';
+        throw new ZmesError('ZMES_DB_UNAVAILABLE', `ZoneMinder database ${this.target} refused the connection (${reason}): ${advice}`, { cause: err });
       }
       try {
         this.failed(err, admission.ticket, sql);
@@ -248,7 +258,7 @@ export class ZmDatabase implements Service, SqlReader {
   }
 
   private async serverVersion(sql: string): Promise<string> {
-    const conn = await createConnection(this.poolConfig());
+    const conn = await createConnection(this.poolConfig(this.location ?? resolveDbLocation(this.settings).location));
     // Without a listener, an error on a lone connection would be an uncaught exception.
     conn.on('error', (err: unknown) => this.log.debug(() => `start-up connection: ${reasonOf(err)}`));
     try {
@@ -259,12 +269,11 @@ export class ZmDatabase implements Service, SqlReader {
     }
   }
 
-  private poolConfig(): PoolConfig {
+  private poolConfig(location: DbLocation): PoolConfig {
     const s = this.settings;
     const o = this.options;
     const config: PoolConfig = {
-      host: s.host,
-      port: s.port,
+      ...(location.kind === 'socket' ? { socketPath: location.path } : { host: location.host, port: location.port }),
       user: s.user,
       password: s.password,
       database: s.database,
@@ -278,7 +287,6 @@ export class ZmDatabase implements Service, SqlReader {
       insertIdAsNumber: false,
       decimalAsNumber: false,
     };
-    if (s.socket) config.socketPath = s.socket;
     if (o.minDelayValidationMs !== undefined) config.minDelayValidation = o.minDelayValidationMs;
     return config;
   }

@@ -5,6 +5,7 @@
  */
 import { manualClock as sharedManualClock, type ManualClock } from './manual-clock.js';
 import { DEFAULT_RECONNECT, type MqttSettings } from '../../src/mqtt/mqtt-client.js';
+import { DEFAULT_OFFLINE_QUEUE } from '../../src/mqtt/offline-queue.js';
 import { topicLayout } from '../../src/mqtt/topics.js';
 import type { ChannelName, Notification, Phase, ZmEvent } from '../../src/notify/types.js';
 import { buildAlarmFrames } from '../../src/ws/frames.js';
@@ -75,6 +76,7 @@ export function testSettings(port: number, topic: string, overrides: Partial<Mqt
     connectTimeoutMs: 5000,
     reconnect: { ...DEFAULT_RECONNECT, initialMs: 100, maxMs: 400 },
     availabilityTopic: topicLayout(topic, `${topic}/ha`).availability,
+    offlineQueue: DEFAULT_OFFLINE_QUEUE,
     ...overrides,
   };
 }

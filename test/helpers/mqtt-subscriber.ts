@@ -25,6 +25,16 @@ export interface ReceivedMessage {
   readonly retained: boolean;
   /** Position in `messages`. */
   readonly index: number;
+  /** Date.now() when it arrived (for tests that measure a delivery delay). */
+  readonly at: number;
+}
+
+export interface SubscriberOptions {
+  /**
+   * A persistent session under this client id (clean: false): after a broker restart with
+   * persistence, the broker keeps the subscriptions and the messages that arrived meanwhile.
+   */
+  sessionId?: string;
 }
 
 export interface MqttSubscriber {
@@ -45,12 +55,13 @@ export function uniqueTopic(label: string): string {
   return `zmes-test/${label}-${process.pid}-${randomBytes(4).toString('hex')}`;
 }
 
-export async function connectSubscriber(broker: BrokerAddress, topics: string[]): Promise<MqttSubscriber> {
+export async function connectSubscriber(broker: BrokerAddress, topics: string[], options: SubscriberOptions = {}): Promise<MqttSubscriber> {
   const client = await connectAsync({
     host: broker.host ?? '127.0.0.1',
     port: broker.port,
     protocolVersion: 4,
-    clientId: `zmes-test-sub-${randomBytes(6).toString('hex')}`,
+    clientId: options.sessionId ?? `zmes-test-sub-${randomBytes(6).toString('hex')}`,
+    clean: options.sessionId === undefined,
     reconnectPeriod: 200,
     connectTimeout: 5000,
     ...(broker.username !== undefined ? { username: broker.username, password: broker.password ?? '' } : {}),
@@ -58,7 +69,7 @@ export async function connectSubscriber(broker: BrokerAddress, topics: string[])
   const messages: ReceivedMessage[] = [];
   const waiters = new Set<() => void>();
   client.on('message', (topic, payload, packet) => {
-    messages.push({ topic, payload: payload.toString('utf8'), retained: packet.retain, index: messages.length });
+    messages.push({ topic, payload: payload.toString('utf8'), retained: packet.retain, index: messages.length, at: Date.now() });
     for (const wake of [...waiters]) wake();
   });
   client.on('error', () => undefined); // reconnects by itself; a test waits for what it needs

@@ -1,8 +1,8 @@
 /**
  * A private Mosquitto broker for tests that stop or restart the broker or need a password or
  * TLS, so they never disturb the shared broker on 127.0.0.1:1883. Generated config, its own
- * temporary folder and free loopback ports, no persistence (a restart loses retained messages,
- * as a broker without a persistence file would).
+ * temporary folder and free loopback ports, no persistence unless asked for (a restart loses
+ * retained messages, as a broker without a persistence file would).
  *
  *   const broker = await startPrivateMosquitto({ auth: { username: 'zmes', password: 's3cret' } });
  *   t.after(() => broker.destroy());
@@ -26,6 +26,13 @@ export interface PrivateMosquittoOptions {
   auth?: { username: string; password: string };
   /** Adds a TLS listener with this server certificate (e.g. from test/helpers/certs.ts). */
   tls?: { certPath: string; keyPath: string };
+  /**
+   * Keeps retained messages and persistent sessions across stop()/start(), and queues every
+   * message (QoS 0 too, without a count limit) for a persistent subscriber while it is away:
+   * a test subscriber then receives what zmes sends right after a restart, whichever of the two
+   * reconnects first.
+   */
+  persistence?: boolean;
 }
 
 export interface PrivateMosquitto {
@@ -63,7 +70,9 @@ export async function startPrivateMosquitto(options: PrivateMosquittoOptions = {
   const lines = [
     // Each listener has its own anonymous/password settings.
     'per_listener_settings true',
-    'persistence false',
+    ...(options.persistence
+      ? ['persistence true', `persistence_location ${baseDir}/`, 'queue_qos0_messages true', 'max_queued_messages 0']
+      : ['persistence false']),
     `log_dest file ${logFile}`,
     'log_type error',
     'log_type warning',

@@ -59,35 +59,38 @@ export class WsChannel {
     if (!connection.session.push) this.lastSent.forget(`conn:${connection.id}`);
   }
 
+  /**
+   * One notification to one connection under its permissions, filter and interval; the live
+   * fan-out and the replay after a reconnect both come through here. `skipped`: not a recipient.
+   */
+  deliverTo(connection: Connection<Session>, notification: Notification, now: number): DeliveryOutcome {
+    const session = connection.session;
+    if (session.state !== 'authenticated' || !session.user || connection.closed) return 'skipped';
+    const { event, phase } = notification;
+    const key = recipientKey(connection);
+    const verdict = decide(
+      { visibility: session.user.visibility, filter: session.filter, lastSentAt: this.lastSent.get(key, event.monitorId) },
+      event.monitorId,
+      phase,
+      now,
+    );
+    if (verdict !== 'send') return verdict;
+    const choice = this.chooseFrame(connection, notification);
+    if (choice === 'none') return 'silenced';
+    const result = connection.send(choice === 'supplementary' ? notification.frames.supplementary : notification.frames.normal);
+    if (result !== 'sent' && result !== 'buffered') return 'dropped';
+    if (startsInterval(phase)) this.lastSent.set(key, event.monitorId, now);
+    return 'sent';
+  }
+
   deliver(notification: Notification): WsChannelStats {
     const stats: WsChannelStats = { sent: 0, notPermitted: 0, filtered: 0, throttled: 0, silenced: 0, dropped: 0 };
     if (!notification.channels.has('web')) return stats;
     const { event, phase } = notification;
     const now = this.now();
     for (const connection of this.connections()) {
-      const session = connection.session;
-      if (session.state !== 'authenticated' || !session.user || connection.closed) continue;
-      const key = recipientKey(connection);
-      const verdict = decide(
-        { visibility: session.user.visibility, filter: session.filter, lastSentAt: this.lastSent.get(key, event.monitorId) },
-        event.monitorId,
-        phase,
-        now,
-      );
-      if (verdict !== 'send') {
-        count(stats, verdict);
-        continue;
-      }
-      const choice = this.chooseFrame(connection, notification);
-      if (choice === 'none') {
-        stats.silenced++;
-        continue;
-      }
-      const result = connection.send(choice === 'supplementary' ? notification.frames.supplementary : notification.frames.normal);
-      if (result === 'sent' || result === 'buffered') {
-        stats.sent++;
-        if (startsInterval(phase)) this.lastSent.set(key, event.monitorId, now);
-      } else stats.dropped++;
+      const outcome = this.deliverTo(connection, notification, now);
+      if (outcome !== 'skipped') count(stats, outcome);
     }
     const skipped = stats.notPermitted + stats.filtered + stats.throttled + stats.silenced;
     // With nobody connected (the usual case for phones relying on push) one line per event is noise.
@@ -101,8 +104,11 @@ export class WsChannel {
   }
 }
 
-function count(stats: WsChannelStats, verdict: Exclude<Verdict, 'send'>): void {
-  if (verdict === 'not-permitted') stats.notPermitted++;
-  else if (verdict === 'filtered') stats.filtered++;
-  else stats.throttled++;
+export type DeliveryOutcome = Exclude<Verdict, 'send'> | 'sent' | 'silenced' | 'dropped' | 'skipped';
+
+function count(stats: WsChannelStats, outcome: Exclude<DeliveryOutcome, 'skipped'>): void {
+  if (outcome === 'not-permitted') stats.notPermitted++;
+  else if (outcome === 'filtered') stats.filtered++;
+  else if (outcome === 'throttled') stats.throttled++;
+  else stats[outcome]++;
 }

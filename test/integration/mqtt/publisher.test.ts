@@ -210,6 +210,53 @@ describe('Home Assistant discovery', () => {
   });
 });
 
+describe('ha_discovery off', () => {
+  test('withdraws what an earlier run announced: empty retained configs, cleared state; classic messages go on', async (t) => {
+    const h = await start(t);
+    h.bus.emit('zm:monitors', { monitors: monitors([3, 'Backyard'], [4, 'Porch']), removed: [] });
+    h.bus.emit('zm:event', { kind: 'start', event: zmEvent({ monitorId: 4, monitorName: 'Porch' }) });
+    const configTopic = (component: string, objectId: string) => `${h.prefix}/${component}/${h.nodeId}/${objectId}/config`;
+    const configs = [
+      configTopic('binary_sensor', 'status'),
+      ...[3, 4].flatMap((id) => [
+        configTopic('binary_sensor', `monitor_${id}_motion`),
+        configTopic('sensor', `monitor_${id}_last_event`),
+        configTopic('event', `monitor_${id}_alarm`),
+      ]),
+    ];
+    const states = [`${h.topic}/zmes/monitor/3/motion`, ...['motion', 'last_event', 'last_event/attributes'].map((state) => `${h.topic}/zmes/monitor/4/${state}`)];
+    await h.sub.waitFor((m) => m.topic === `${h.topic}/zmes/monitor/4/last_event/attributes`, 'state of monitor 4');
+    await h.publisher.stop();
+    // An entity of a monitor deleted while zmes was stopped: only the broker still knows it.
+    const orphan = configTopic('event', 'monitor_9_alarm');
+    await h.sub.publish(orphan, '{"name":"Alarm"}', { retain: true });
+    const announced = await retainedMessages(SHARED_BROKER, [...configs, ...states, orphan]);
+    assert.deepEqual([...announced.keys()].sort(), [...configs, ...states, orphan].sort(), 'everything is announced before');
+
+    const { log, grep } = memoryLogger('info');
+    const bus = new EventBus<ZmesEvents>(log);
+    const off = new MqttPublisher(
+      bus,
+      { topic: h.topic, retain: false, haDiscovery: false, discoveryPrefix: h.prefix, motionTimeoutMs: 0 },
+      new MqttConnection(testSettings(SHARED_BROKER.port, h.topic), log),
+      log,
+    );
+    t.after(() => off.stop());
+    const mark = h.sub.mark();
+    await off.start();
+    bus.emit('zm:monitors', { monitors: monitors([3, 'Backyard'], [4, 'Porch']), removed: [] });
+    for (const topic of [...configs, orphan]) {
+      await h.sub.waitFor((m) => m.topic === topic && m.payload === '', `empty config on ${topic}`, { after: mark });
+    }
+    assert.equal((await retainedMessages(SHARED_BROKER, [...configs, ...states, orphan])).size, 0, 'nothing of the entities is left');
+    assert.equal(grep(/removing Home Assistant entity event monitor_9_alarm: ha_discovery is off/).length, 1);
+
+    bus.emit('notification', notification({ event: zmEvent({ monitorId: 3 }) }));
+    await h.sub.waitFor((m) => m.topic === `${h.topic}/3`, 'classic message', { after: mark });
+    assert.equal(h.sub.messages.slice(mark).filter((m) => m.payload !== '' && m.topic !== `${h.topic}/3` && m.topic !== `${h.topic}/zmes/availability`).length, 0, 'nothing announced');
+  });
+});
+
 describe('entity state', () => {
   test('motion is on from the start to the end of an event, with the last event sensor and the event entity', async (t) => {
     const h = await start(t);

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventBus } from '../../../src/event-bus.js';
-import type { InboundMessage, MqttLink, PublishOptions } from '../../../src/mqtt/mqtt-client.js';
+import type { InboundMessage, MqttLink, PublishOptions, PublishResult } from '../../../src/mqtt/mqtt-client.js';
 import { MqttPublisher, type MqttPublisherOptions } from '../../../src/mqtt/publisher.js';
 import type { MonitorInfo, ZmesEvents } from '../../../src/notify/types.js';
 import { memoryLogger } from '../../helpers/memory-log.js';
@@ -17,9 +17,11 @@ interface Sent {
   retain: boolean;
 }
 
+/** Queues like MqttConnection (while disconnected, sent after the connect listeners), without bounds. */
 class RecordingLink implements MqttLink {
   connected = false;
   readonly sent: Sent[] = [];
+  readonly queued: Sent[] = [];
   readonly subscriptions: string[] = [];
   private readonly connectListeners = new Set<() => void>();
   private readonly messageListeners = new Set<(m: InboundMessage) => void>();
@@ -27,10 +29,15 @@ class RecordingLink implements MqttLink {
   async stop(): Promise<void> {
     this.connected = false;
   }
-  publish(topic: string, payload: string, options: PublishOptions): boolean {
-    if (!this.connected) return false;
-    this.sent.push({ topic, payload, retain: options.retain });
-    return true;
+  publish(topic: string, payload: string, options: PublishOptions): PublishResult {
+    const message = { topic, payload, retain: options.retain };
+    if (this.connected) {
+      this.sent.push(message);
+      return 'sent';
+    }
+    if (options.queue !== true) return 'dropped';
+    this.queued.push(message);
+    return 'queued';
   }
   subscribe(topic: string): void {
     this.subscriptions.push(topic);
@@ -46,6 +53,7 @@ class RecordingLink implements MqttLink {
   connect(): void {
     this.connected = true;
     for (const l of this.connectListeners) l();
+    this.sent.push(...this.queued.splice(0));
   }
   deliver(message: InboundMessage): void {
     for (const l of this.messageListeners) l(message);
@@ -81,13 +89,55 @@ test('subscribes to Home Assistant\'s status and to its own discovery configs', 
   assert.deepEqual(link.subscriptions, ['homeassistant/status', 'homeassistant/+/zmes_zm/+/config']);
 });
 
-test('with ha_discovery off, only the classic message is published', async () => {
-  const { bus, link } = await setup({ haDiscovery: false });
-  assert.deepEqual(link.subscriptions, []);
-  bus.emit('zm:monitors', { monitors: [monitor(3)], removed: [] });
+test('with ha_discovery off, the classic message is the only news; entities announced before are withdrawn', async () => {
+  const { bus, link, grep } = await setup({ haDiscovery: false });
+  assert.deepEqual(link.subscriptions, ['homeassistant/+/zmes_zm/+/config'], 'reads back what an earlier run left');
+  const zmes = 'homeassistant/binary_sensor/zmes_zm/status/config';
+  assert.deepEqual(link.to(zmes), [''], 'the zmes entity goes at the connect');
+
+  link.sent.length = 0;
+  bus.emit('zm:monitors', { monitors: [monitor(3), monitor(4, 'Cam 4', false)], removed: [7] });
+  const expected = [3, 4, 7].flatMap((id) => [
+    `homeassistant/binary_sensor/zmes_zm/monitor_${id}_motion/config`,
+    `homeassistant/sensor/zmes_zm/monitor_${id}_last_event/config`,
+    `homeassistant/event/zmes_zm/monitor_${id}_alarm/config`,
+    `zm/zmes/monitor/${id}/motion`,
+    `zm/zmes/monitor/${id}/last_event`,
+    `zm/zmes/monitor/${id}/last_event/attributes`,
+  ]);
+  assert.deepEqual(link.sent.map((s) => s.topic).sort(), expected.sort());
+  assert.ok(link.sent.every((s) => s.payload === '' && s.retain), 'empty and retained');
+  assert.equal(grep(/INFO .*ha_discovery is off: withdrawing the Home Assistant entities zmes may have announced \(zmes itself\)$/).length, 1);
+  assert.equal(grep(/INFO .*ha_discovery is off: withdrawing .*\(zmes itself and 3 monitor\(s\)\)$/).length, 1);
+
+  link.sent.length = 0;
+  bus.emit('zm:monitors', { monitors: [monitor(3), monitor(4, 'Cam 4', false)], removed: [] });
+  assert.equal(link.sent.length, 0, 'once per connection');
   bus.emit('zm:event', { kind: 'start', event: zmEvent() });
   bus.emit('notification', notification());
   assert.deepEqual(link.sent.map((s) => s.topic), ['zm/3']);
+
+  link.sent.length = 0;
+  link.connect();
+  assert.equal(link.sent.length, 1 + 2 * 6, 'again after a reconnect: a restarted broker may have lost the empty configs, Home Assistant still has the entities');
+  assert.equal(grep(/INFO .*ha_discovery is off: withdrawing/).length, 2, 'no new info line for the same monitors');
+});
+
+test('with ha_discovery off, a config of ours read back from the broker is emptied, once', async () => {
+  const { bus, link, grep } = await setup({ haDiscovery: false });
+  bus.emit('zm:monitors', { monitors: [monitor(3)], removed: [] });
+  link.sent.length = 0;
+  link.deliver({ topic: 'homeassistant/sensor/zmes_zm/monitor_3_last_event/config', payload: '{"name":"Last event"}', retained: true });
+  assert.equal(link.sent.length, 0, 'already emptied on this connection');
+  const stale = 'homeassistant/event/zmes_zm/monitor_9_alarm/config';
+  link.deliver({ topic: stale, payload: '{"name":"Alarm"}', retained: true });
+  assert.deepEqual(link.to(stale), ['']);
+  assert.deepEqual(link.to('zm/zmes/monitor/9/motion'), ['']);
+  assert.equal(grep(/removing Home Assistant entity event monitor_9_alarm: ha_discovery is off/).length, 1);
+  link.deliver({ topic: stale, payload: '', retained: false });
+  link.deliver({ topic: 'homeassistant/status', payload: 'online', retained: false });
+  assert.equal(link.to(stale).length, 1);
+  assert.equal(link.to('homeassistant/binary_sensor/zmes_zm/status/config').length, 0, 'Home Assistant\'s birth re-sends nothing');
 });
 
 test('the motion timeout turns a never-ending event off, and the late end changes nothing more', async () => {
@@ -166,18 +216,26 @@ test('once the monitor list is known, events of monitors not in it are ignored',
   assert.deepEqual(link.sent, []);
 });
 
-test('publishes nothing and throws nothing while disconnected; a reconnect re-sends everything', async () => {
+test('while disconnected, event messages are queued in order and state waits for the re-send; nothing throws', async () => {
   const { bus, link } = await setup();
   link.connected = false;
   link.sent.length = 0;
   bus.emit('zm:monitors', { monitors: [monitor(1)], removed: [] });
   bus.emit('zm:event', { kind: 'start', event: zmEvent({ monitorId: 1 }) });
   bus.emit('notification', notification({ event: zmEvent({ monitorId: 1 }) }));
+  bus.emit('zm:event', { kind: 'end', event: zmEvent({ monitorId: 1, endTime: 1_767_225_630 }), how: 'ended' });
+  bus.emit('notification', notification({ phase: 'end', event: zmEvent({ monitorId: 1 }) }));
   assert.equal(link.sent.length, 0);
+  assert.deepEqual(
+    link.queued.map((q) => `${q.topic} ${(JSON.parse(q.payload) as { event_type?: string; eventtype?: string }).event_type ?? (JSON.parse(q.payload) as { eventtype: string }).eventtype}`),
+    ['zm/zmes/monitor/1/event event_start', 'zm/1 event_start', 'zm/zmes/monitor/1/event event_end', 'zm/1 event_end'],
+  );
+  assert.ok(link.queued.every((q) => !q.retain));
   link.connect();
-  assert.deepEqual(link.to('zm/zmes/monitor/1/motion'), ['ON']);
+  assert.deepEqual(link.to('zm/zmes/monitor/1/motion'), ['OFF'], 'the state as it is now');
   assert.equal(link.to('homeassistant/binary_sensor/zmes_zm/monitor_1_motion/config').length, 1);
   assert.equal(link.to('zm/zmes/monitor/1/last_event').length, 1);
+  assert.equal(link.to('zm/zmes/monitor/1/event').length, 2);
 });
 
 test('a retained "online" on subscribe does not trigger a second re-send; a live one does', async () => {

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventBus } from '../../../src/event-bus.js';
-import { NotificationPipeline, causeText } from '../../../src/notify/pipeline.js';
+import { NotificationPipeline } from '../../../src/notify/pipeline.js';
+import { causeText } from '../../../src/notify/cause-text.js';
 import type { Notification, ZmEvent, ZmesEvents } from '../../../src/notify/types.js';
 import { memoryLogger } from '../../helpers/memory-log.js';
 
