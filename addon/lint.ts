@@ -29,7 +29,7 @@ import {
   resolveFile,
   userFacingKeys,
   type OptionMapping,
-} from './options.js';
+} from '../src/config/addon-options.js';
 
 export type Level = 'error' | 'warning';
 

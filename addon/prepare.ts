@@ -15,7 +15,7 @@ import {
   mapOptions,
   mqttServiceOverrides,
   type AddonPaths,
-} from './options.js';
+} from '../src/config/addon-options.js';
 import { DEFAULT_SUPERVISOR_API, lookupMqttService } from './supervisor.js';
 
 export interface AddonEnvironment {

@@ -3,7 +3,7 @@
  * Assistant offers (`GET /services/mqtt`, allowed by `services: [mqtt:want]` in config.yaml).
  * Never throws: every failure becomes a reason for the log, and the add-on runs without MQTT.
  */
-import type { MqttService } from './options.js';
+import type { MqttService } from '../src/config/addon-options.js';
 
 export const DEFAULT_SUPERVISOR_API = 'http://supervisor';
 

@@ -4,7 +4,7 @@
 import { createZmTestDatabase } from '../test/helpers/zm-db.js';
 import { connectClient } from '../test/helpers/ws-client.js';
 import { insertZmUser, startTestServer, zmPasswordHash } from '../test/helpers/zmes-server.js';
-import { ZmSimulator } from '../src/sim/zm-simulator.js';
+import { ZmSimulator } from '../dev/sim/zm-simulator.js';
 
 const EVENTS = Number(process.argv[2] ?? 200);
 const db = await createZmTestDatabase({ appUser: true });

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { LoadOptions, LoadedConfig } from './config/load.js';
 import { loadConfigWithEscontrol } from './escontrol/startup-overrides.js';
-import { migrateConfig } from './config/migrate/cli.js';
+import { migrateConfig } from './migrate/cli.js';
 import { renderConfig } from './config/print.js';
 import { errorMessage } from './errors.js';
 import { EXIT, exitCodeFor, runServer } from './server-runner.js';

@@ -17,13 +17,13 @@ import { ZmesError } from '../errors.js';
 import type { Service } from '../lifecycle.js';
 import type { Logger } from '../log/logger.js';
 import type { SqlReader } from '../zm/db.js';
-import type { NotesWriter } from './event-notes.js';
-import { DEFAULT_EVENTS_DIR } from './event-path.js';
-import { createHookStage, hookOptionsFromConfig, type HookStage } from './hooks.js';
+import type { NotesWriter } from './hooks/event-notes.js';
+import { DEFAULT_EVENTS_DIR } from './hooks/event-path.js';
+import { createHookStage, hookOptionsFromConfig, type HookStage } from './hooks/hooks.js';
 import type { DraftNotification, NotificationStage } from './pipeline.js';
-import { RulesFile } from './rules-file.js';
-import { createRulesStages } from './rules-stage.js';
-import { isValidTimeZone, processTimeZone } from './rules.js';
+import { RulesFile } from './rules/rules-file.js';
+import { createRulesStages } from './rules/rules-stage.js';
+import { isValidTimeZone, processTimeZone } from './rules/rules.js';
 
 export interface NotificationStageDeps {
   /** ZoneMinder's database (ZmDatabase): Notes writes and event folders; null disables both. */

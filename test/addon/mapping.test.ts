@@ -18,7 +18,7 @@ import {
   mqttServiceOverrides,
   resolveFile,
   userFacingKeys,
-} from '../../addon/options.js';
+} from '../../src/config/addon-options.js';
 import { loadConfig, secretValues } from '../../src/config/load.js';
 import { renderConfig } from '../../src/config/print.js';
 import { OPTIONS } from '../../src/config/schema.js';

@@ -1,2 +1,2 @@
 // Private MariaDB servers live with the demo, which starts one when none is running.
-export * from '../../src/demo/throwaway-mariadb.js';
+export * from '../../dev/demo/throwaway-mariadb.js';

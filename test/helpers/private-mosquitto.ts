@@ -16,7 +16,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freeLoopbackPort, logTail, superviseProcess } from '../../src/demo/child-process.js';
+import { freeLoopbackPort, logTail, superviseProcess } from '../../dev/demo/child-process.js';
 
 const MOSQUITTO = '/usr/sbin/mosquitto';
 const MOSQUITTO_PASSWD = '/usr/bin/mosquitto_passwd';

@@ -1,2 +1,2 @@
 // Throwaway ZoneMinder databases live with the demo, which needs them too.
-export * from '../../src/demo/zm-database.js';
+export * from '../../dev/demo/zm-database.js';

@@ -1,2 +1,2 @@
 // The schema source lives with the demo, which needs it too.
-export * from '../../src/demo/zm-schema-source.js';
+export * from '../../dev/demo/zm-schema-source.js';

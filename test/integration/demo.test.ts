@@ -4,12 +4,14 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { connectClient } from '../helpers/ws-client.js';
 
-const DEMO = fileURLToPath(new URL('../../src/demo/main.ts', import.meta.url));
+const DEMO = fileURLToPath(new URL('../../dev/demo/main.ts', import.meta.url));
 
 function runDemo(env: Record<string, string>) {
   const child = spawn(process.execPath, ['--import', 'tsx', DEMO], {
     env: { ...process.env, ...env, ZMES_DEMO_PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so a failed test can end the demo and the MariaDB it started together.
+    detached: true,
   });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
@@ -33,9 +35,13 @@ function runDemo(env: Record<string, string>) {
 test(
   'without a reachable MariaDB the demo starts its own, serves simulated alarms, and cleans up on Ctrl-C',
   { timeout: 120_000 },
-  async () => {
+  async (t) => {
     // Nothing listens on port 1, so the demo must fall back to a throwaway server of its own.
     const demo = runDemo({ ZMES_TEST_DB_PORT: '1' });
+    // On every path, a failed start or assertion included, the demo and its MariaDB go away.
+    t.after(() => {
+      if (demo.child.exitCode === null && demo.child.pid !== undefined) process.kill(-demo.child.pid, 'SIGKILL');
+    });
     const url = await demo.url;
     assert.match(demo.output(), /starting a throwaway one/);
     const client = await connectClient(url);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { ZmSimulator } from '../../src/sim/zm-simulator.js';
+import { ZmSimulator } from '../../dev/sim/zm-simulator.js';
 import { createZmTestDatabase, type ZmTestDatabase } from '../helpers/zm-db.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');

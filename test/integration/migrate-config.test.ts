@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { loadConfig } from '../../src/config/load.js';
 import { parseTokenFile } from '../../src/tokens/token-file.js';
-import { OPTION_MAP } from '../../addon/options.js';
+import { OPTION_MAP } from '../../src/config/addon-options.js';
 
 /** `zmes migrate-config` run as users run it: the real CLI on realistic classic files. */
 const FIXTURES = 'test/fixtures/migrate';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createZmTestDatabase, type ZmTestDatabase } from '../../helpers/zm-db.js';
 import { connectClient, type TestClient } from '../../helpers/ws-client.js';
 import { insertZmUser, startTestServer, zmPasswordHash, type TestServer } from '../../helpers/zmes-server.js';
-import { ZmSimulator } from '../../../src/sim/zm-simulator.js';
+import { ZmSimulator } from '../../../dev/sim/zm-simulator.js';
 import { loadConfig } from '../../../src/config/load.js';
 import { escontrolOverrides } from '../../../src/escontrol/startup-overrides.js';
 import { PROTOCOL_VERSION } from '../../../src/version.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createZmTestDatabase, type ZmTestDatabase } from '../../helpers/zm-db.js';
 import { startTestServer, type TestServer } from '../../helpers/zmes-server.js';
 import { SHARED_BROKER, clearRetained, connectSubscriber, uniqueTopic, type MqttSubscriber } from '../../helpers/mqtt-subscriber.js';
-import { ZmSimulator } from '../../../src/sim/zm-simulator.js';
+import { ZmSimulator } from '../../../dev/sim/zm-simulator.js';
 
 /** The MQTT channel wired into the running server: a ZoneMinder row ends up on the broker. */
 let db: ZmTestDatabase;

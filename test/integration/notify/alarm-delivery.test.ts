@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createZmTestDatabase, type ZmTestDatabase } from '../../helpers/zm-db.js';
 import { connectClient, type TestClient } from '../../helpers/ws-client.js';
 import { insertZmUser, startTestServer, zmPasswordHash, type TestServer } from '../../helpers/zmes-server.js';
-import { ZmSimulator } from '../../../src/sim/zm-simulator.js';
+import { ZmSimulator } from '../../../dev/sim/zm-simulator.js';
 
 /**
  * From a row ZoneMinder writes to the alarm frame a zmNinja client receives: the whole path

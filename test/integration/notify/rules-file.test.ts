@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Clock } from '../../../src/clock.js';
 import { systemClock } from '../../../src/clock.js';
-import { RulesFile } from '../../../src/notify/rules-file.js';
+import { RulesFile } from '../../../src/notify/rules/rules-file.js';
 import { memoryLogger } from '../../helpers/memory-log.js';
 
 function tempDir(t: { after: (fn: () => void) => void }): string {

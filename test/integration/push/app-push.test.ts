@@ -7,7 +7,7 @@ import { createZmTestDatabase, type ZmTestDatabase } from '../../helpers/zm-db.j
 import { connectClient, type TestClient } from '../../helpers/ws-client.js';
 import { insertZmUser, startTestServer, zmPasswordHash, type TestServer } from '../../helpers/zmes-server.js';
 import { connectFakeFcm, startFakeFcm, type FakeFcm, type FakeFcmApp } from '../../helpers/fake-fcm.js';
-import { ZmSimulator } from '../../../src/sim/zm-simulator.js';
+import { ZmSimulator } from '../../../dev/sim/zm-simulator.js';
 
 /**
  * Push delivery through the running server: tokens registered over the WebSocket, alarms from

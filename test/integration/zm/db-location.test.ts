@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection } from 'mariadb';
 import { startPrivateMariadb, type PrivateMariadb } from '../../helpers/private-mariadb.js';
-import { zmSchemaFiles } from '../../../src/demo/zm-schema-source.js';
+import { zmSchemaFiles } from '../../../dev/demo/zm-schema-source.js';
 import { loadConfig } from '../../../src/config/load.js';
 import { dbSettingsFrom } from '../../../src/app.js';
 import { ZmDatabase } from '../../../src/zm/db.js';

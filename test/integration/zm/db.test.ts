@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isZmesError } from '../../../src/errors.js';
-import { ZmSimulator } from '../../../src/sim/zm-simulator.js';
+import { ZmSimulator } from '../../../dev/sim/zm-simulator.js';
 import { ZmDatabase } from '../../../src/zm/db.js';
 import { eventSelectList, monitorSelectList, parseEventRow, parseMonitorRow } from '../../../src/zm/rows.js';
 import { detectSchema, type ZmSchema } from '../../../src/zm/schema.js';

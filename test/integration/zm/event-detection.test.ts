@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { systemClock, type Clock } from '../../../src/clock.js';
 import { EventBus } from '../../../src/event-bus.js';
 import type { MonitorInfo, ZmEventChange, ZmesEvents } from '../../../src/notify/types.js';
-import { ZmSimulator, type SimulatorNotice } from '../../../src/sim/zm-simulator.js';
+import { ZmSimulator, type SimulatorNotice } from '../../../dev/sim/zm-simulator.js';
 import { ZmDatabase, type ZmDatabaseOptions } from '../../../src/zm/db.js';
 import { EventDetection, type EventDetectionOptions } from '../../../src/zm/event-detection.js';
 import { detectSchema, type ZmSchema } from '../../../src/zm/schema.js';

@@ -4,7 +4,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ZmSimulator, type SimulatorNotice } from '../../../src/sim/zm-simulator.js';
+import { ZmSimulator, type SimulatorNotice } from '../../../dev/sim/zm-simulator.js';
 import { ZmDatabase } from '../../../src/zm/db.js';
 import { eventSelectList, monitorSelectList, parseEventRow, parseMonitorRow } from '../../../src/zm/rows.js';
 import { detectSchema } from '../../../src/zm/schema.js';

@@ -1,12 +1,12 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from 'yaml';
-import { readIni } from '../../../src/config/migrate/ini-reader.js';
-import { buildPlan, inlineComment, modernTemplates, type MigrationPlan } from '../../../src/config/migrate/plan.js';
-import { renderZmesYaml } from '../../../src/config/migrate/zmes-yaml.js';
-import { buildAddonOptions, haSecretName, type AddonTable } from '../../../src/config/migrate/addon-output.js';
-import { addonTable } from '../../../src/config/migrate/addon-table.js';
-import { OPTION_MAP } from '../../../addon/options.js';
+import { readIni } from '../../../src/migrate/ini-reader.js';
+import { buildPlan, inlineComment, modernTemplates, type MigrationPlan } from '../../../src/migrate/plan.js';
+import { renderZmesYaml } from '../../../src/migrate/zmes-yaml.js';
+import { buildAddonOptions, haSecretName, type AddonTable } from '../../../src/migrate/addon-output.js';
+import { addonTable } from '../../../src/migrate/addon-table.js';
+import { OPTION_MAP } from '../../../src/config/addon-options.js';
 
 const plan = (ini: string, secrets: Record<string, string> | null = null, more: Partial<Parameters<typeof buildPlan>[1]> = {}) =>
   buildPlan(readIni(ini), { secrets: secrets === null ? null : new Map(Object.entries(secrets)), ...more });

@@ -1,8 +1,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { readIni } from '../../../src/config/migrate/ini-reader.js';
-import { readYaml } from '../../../src/config/migrate/yaml-reader.js';
-import { detectFormat } from '../../../src/config/migrate/source.js';
+import { readIni } from '../../../src/migrate/ini-reader.js';
+import { readYaml } from '../../../src/migrate/yaml-reader.js';
+import { detectFormat } from '../../../src/migrate/source.js';
 
 const value = (file: ReturnType<typeof readIni>, id: string) => file.entries.find((e) => `${e.section}.${e.key}` === id)?.value;
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CommandLineError, shellLookingWords, splitCommandLine } from '../../../src/notify/command-line.js';
+import { CommandLineError, shellLookingWords, splitCommandLine } from '../../../src/notify/hooks/command-line.js';
 
 test('a plain path is one word; arguments split on whitespace', () => {
   assert.deepEqual(splitCommandLine('/config/hooks/start.sh'), ['/config/hooks/start.sh']);

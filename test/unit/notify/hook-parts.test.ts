@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseHookOutput, resultCode, type ProcessEnd } from '../../../src/notify/hook-output.js';
-import { hookEnvironment, signalNumber } from '../../../src/notify/hook-runner.js';
-import { HookLimiter } from '../../../src/notify/hook-limiter.js';
+import { parseHookOutput, resultCode, type ProcessEnd } from '../../../src/notify/hooks/hook-output.js';
+import { hookEnvironment, signalNumber } from '../../../src/notify/hooks/hook-runner.js';
+import { HookLimiter } from '../../../src/notify/hooks/hook-limiter.js';
 import { BoundedMap } from '../../../src/notify/bounded-map.js';
-import { clampDescription, mergeDescription, withDescription, MAX_DESCRIPTION_CHARS } from '../../../src/notify/event-notes.js';
-import { eventFolder } from '../../../src/notify/event-path.js';
+import { clampDescription, mergeDescription, withDescription, MAX_DESCRIPTION_CHARS } from '../../../src/notify/hooks/event-notes.js';
+import { eventFolder } from '../../../src/notify/hooks/event-path.js';
 
 const exited = (exitCode: number): ProcessEnd => ({ exitCode, signal: null, timedOut: false, spawnError: null });
 

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ALL_CHANNELS, type DraftNotification, type NotificationStage } from '../../../src/notify/pipeline.js';
-import { createRulesStages } from '../../../src/notify/rules-stage.js';
-import { parseRules, type RuleSet } from '../../../src/notify/rules.js';
+import { createRulesStages } from '../../../src/notify/rules/rules-stage.js';
+import { parseRules, type RuleSet } from '../../../src/notify/rules/rules.js';
 import type { Phase, ZmEvent } from '../../../src/notify/types.js';
 import { memoryLogger } from '../../helpers/memory-log.js';
 

@@ -10,7 +10,7 @@ import {
   wallClock,
   type Rule,
   type WallClock,
-} from '../../../src/notify/rules.js';
+} from '../../../src/notify/rules/rules.js';
 
 const hm = (h: number, m = 0, s = 0) => h * 3600 + m * 60 + s;
 const at = (weekday: WallClock['weekday'], h: number, m = 0, s = 0): WallClock => ({ weekday, seconds: hm(h, m, s) });

@@ -32,6 +32,8 @@ class StubDirectory implements AccessDirectory {
   down = false;
   findCalls: string[][] = [];
   visibilityCalls = 0;
+  /** Users whose visibility the directory leaves out of its answer. */
+  unanswered = new Set<number>();
   async findUsers(names: readonly string[]): Promise<Map<string, StoredUser>> {
     this.findCalls.push([...names]);
     if (this.down) throw new Error('connect ECONNREFUSED 127.0.0.1:3306');
@@ -45,7 +47,7 @@ class StubDirectory implements AccessDirectory {
   async visibilities(users: readonly StoredUser[]): Promise<Map<number, MonitorVisibility>> {
     this.visibilityCalls++;
     if (this.down) throw new Error('connect ECONNREFUSED 127.0.0.1:3306');
-    return new Map(users.map((u) => [u.id, this.visibility.get(u.id) ?? VISIBLE_ALL]));
+    return new Map(users.filter((u) => !this.unanswered.has(u.id)).map((u) => [u.id, this.visibility.get(u.id) ?? VISIBLE_ALL]));
   }
 }
 
@@ -76,6 +78,13 @@ describe('push visibility lookup (AccessRecheck.visibilityOf)', () => {
   test('an unknown (deleted) user sees nothing', async () => {
     const { recheck } = setup();
     assert.equal((await recheck.visibilityOf('ghost')).kind, 'none');
+  });
+
+  test('a user whose permissions could not be worked out sees nothing', async () => {
+    const { directory, recheck } = setup();
+    directory.users.set('alice', user('alice', 1));
+    directory.unanswered.add(1);
+    assert.equal((await recheck.visibilityOf('alice')).kind, 'none');
   });
 
   test('a database error without a fresh answer sees nothing, logged once per outage', async () => {

@@ -8,7 +8,7 @@
  * retried after a dropped connection (a bare CONCAT may not). The comparison is binary, so a
  * case-insensitive collation cannot mistake "Person" for "person".
  */
-import type { SqlValue, WriteResult } from '../zm/db.js';
+import type { SqlValue, WriteResult } from '../../zm/db.js';
 
 /** What writing Notes needs from the database (ZmDatabase has it). */
 export interface NotesWriter {

@@ -4,8 +4,8 @@
  * Pure: no I/O. DOCS.md shows the same table (`node --import tsx addon/lint.ts --write-docs`
  * regenerates it) and test/addon/mapping.test.ts fails on drift in either direction.
  */
-import { ZmesError } from '../src/errors.js';
-import { OPTIONS, findOption, type OptionKey } from '../src/config/schema.js';
+import { ZmesError } from '../errors.js';
+import { OPTIONS, findOption, type OptionKey } from './schema.js';
 
 /** Folders of the add-on container; overridable for tests (see addon/main.ts). */
 export interface AddonPaths {

@@ -3,8 +3,8 @@
  * `token:monlist:intlist:platform:pushstate` lines) into the zmes format, through the same
  * parser and writer the token store uses. Pure: text in, text and a summary out.
  */
-import { ZmesError } from '../../errors.js';
-import { parseTokenFile, serializeTokenFile } from '../../tokens/token-file.js';
+import { ZmesError } from '../errors.js';
+import { parseTokenFile, serializeTokenFile } from '../tokens/token-file.js';
 
 export interface TokensImport {
   readonly format: 'json' | 'lines' | 'empty';

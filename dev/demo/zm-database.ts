@@ -11,7 +11,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createConnection, createPool, type Pool } from 'mariadb';
-import type { DbSettings, SqlValue } from '../zm/db.js';
+import type { DbSettings, SqlValue } from '../../src/zm/db.js';
 import { localCreateSql, zmSchemaFiles } from './zm-schema-source.js';
 
 export type ZmGeneration = '1.34' | '1.36' | '1.38';

@@ -5,8 +5,8 @@
  * module zmes itself uses, and every rule it would skip or doubt is reported.
  */
 import { parseDocument, stringify } from 'yaml';
-import { ZmesError } from '../../errors.js';
-import { parseRules } from '../../notify/rules.js';
+import { ZmesError } from '../errors.js';
+import { parseRules } from '../notify/rules/rules.js';
 
 export interface RulesImport {
   readonly format: 'json' | 'yaml';

@@ -6,9 +6,9 @@
 import { readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { Clock } from '../clock.js';
-import { errorMessage } from '../errors.js';
-import type { Logger } from '../log/logger.js';
+import type { Clock } from '../../clock.js';
+import { errorMessage } from '../../errors.js';
+import type { Logger } from '../../log/logger.js';
 import { NO_RULES, parseRules, type RuleSet } from './rules.js';
 
 export interface RulesFileOptions {

@@ -13,11 +13,11 @@
  * Recording alongside Function on 1.37+), so the same calls work on every generation.
  */
 import type { Pool } from 'mariadb';
-import { sleep, systemClock, type Clock } from '../clock.js';
-import { errorMessage } from '../errors.js';
-import type { RowMapper, SqlReader, SqlValue } from '../zm/db.js';
-import type { MonitorFunction } from '../zm/rows.js';
-import { detectSchema, type ZmSchema } from '../zm/schema.js';
+import { sleep, systemClock, type Clock } from '../../src/clock.js';
+import { errorMessage } from '../../src/errors.js';
+import type { RowMapper, SqlReader, SqlValue } from '../../src/zm/db.js';
+import type { MonitorFunction } from '../../src/zm/rows.js';
+import { detectSchema, type ZmSchema } from '../../src/zm/schema.js';
 
 /** What the simulator needs from a pool or a single connection. */
 interface Queryable {

@@ -5,7 +5,7 @@
  * on an empty value) is the secret reference it was meant to be.
  */
 import { isAlias, isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
-import { ZmesError } from '../../errors.js';
+import { ZmesError } from '../errors.js';
 import type { SourceEntry, SourceFile, SourceProblem } from './source.js';
 
 const NULL_WORDS = new Set(['', '~', 'null', 'Null', 'NULL']);

@@ -10,8 +10,8 @@
  * Home Assistant's secrets.yaml (a different file: the report lists what to copy there).
  */
 import { basename } from 'node:path';
-import { FORMATS } from '../formats.js';
-import { findOption, type OptionKey } from '../schema.js';
+import { FORMATS } from '../config/formats.js';
+import { findOption, type OptionKey } from '../config/schema.js';
 import type { Carried, MigrationPlan } from './plan.js';
 
 /** One add-on option as addon/options.ts OPTION_MAP describes it. */

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../clock.js';
 import type { ProcessEnd } from './hook-output.js';
 
 export interface RunLimits {

@@ -14,7 +14,7 @@
  * Storage.Path is returned as is. The path is where ZoneMinder's host keeps the files: it is
  * useful to a hook only when that storage is mounted at the same place where the hook runs.
  */
-import type { SqlReader } from '../zm/db.js';
+import type { SqlReader } from '../../zm/db.js';
 
 export type StorageScheme = 'Deep' | 'Medium' | 'Shallow';
 

@@ -4,11 +4,11 @@
  * as a map. Values stay as written (strings, `${name}` templates, `!NAME` secret references);
  * they are checked the way the loader would check them, with templates and secrets resolved.
  */
-import { suggest } from '../config-file.js';
-import { FORMATS, describeValue } from '../formats.js';
-import { OPTIONS, SECTIONS, findOption, isSectionName, type OptionKey } from '../schema.js';
-import { secretReference } from '../secrets.js';
-import { hasTemplate, substituteTemplates, type TemplateSource } from '../templates.js';
+import { suggest } from '../config/config-file.js';
+import { FORMATS, describeValue } from '../config/formats.js';
+import { OPTIONS, SECTIONS, findOption, isSectionName, type OptionKey } from '../config/schema.js';
+import { secretReference } from '../config/secrets.js';
+import { hasTemplate, substituteTemplates, type TemplateSource } from '../config/templates.js';
 import type { SourceEntry, SourceFile } from './source.js';
 
 export type SkipReason =

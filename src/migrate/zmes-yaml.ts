@@ -5,7 +5,7 @@
  * its place, so the file itself shows what is left to do. Sensitive values never appear in
  * comments.
  */
-import { SECTIONS, findOption, isSectionName } from '../schema.js';
+import { SECTIONS, findOption, isSectionName } from '../config/schema.js';
 import type { MigrationPlan, SkipReason } from './plan.js';
 
 export const REASON_TEXT: Readonly<Record<SkipReason, string>> = {

@@ -13,9 +13,9 @@
  * Both use the same instant, taken in `before`, so a hook running across a window boundary
  * cannot change the answer: the result is always what first-match-wins gives on the final cause.
  */
-import type { Logger } from '../log/logger.js';
-import { BoundedMap } from './bounded-map.js';
-import type { DraftNotification, NotificationStage } from './pipeline.js';
+import type { Logger } from '../../log/logger.js';
+import { BoundedMap } from '../bounded-map.js';
+import type { DraftNotification, NotificationStage } from '../pipeline.js';
 import type { RuleSource } from './rules-file.js';
 import { evaluateRules, ruleCause, wallClock, type Rule, type RuleDecision, type WallClock } from './rules.js';
 

@@ -4,7 +4,7 @@
  * add-on option → zmes key is defined once, in addon/options.ts, and `zmes migrate-config
  * --addon-options` must follow it exactly rather than keep a copy that could drift.
  */
-import { CONTAINER_PATHS, NOT_OPTIONS, OPTION_MAP, REQUIRED_OPTIONS, fixedSettings } from '../../../addon/options.js';
+import { CONTAINER_PATHS, NOT_OPTIONS, OPTION_MAP, REQUIRED_OPTIONS, fixedSettings } from '../config/addon-options.js';
 import type { AddonTable } from './addon-output.js';
 
 export function addonTable(): AddonTable {

@@ -11,23 +11,23 @@
  *   notified as if its hook had failed, with a warning (#16: the classic server dropped them);
  * - user scripts run after the notification went on, not before it (their result changes nothing).
  */
-import type { Clock } from '../clock.js';
-import type { Config } from '../config/load.js';
-import { parseChannelList, parseMonitorList } from '../config/formats.js';
-import { ZmesError, errorMessage } from '../errors.js';
-import type { Logger } from '../log/logger.js';
-import { buildPictureUrl, type HookOutcome } from '../push/fcm-payload.js';
-import type { SqlReader } from '../zm/db.js';
-import type { JsonValue } from '../ws/protocol.js';
-import { BoundedMap } from './bounded-map.js';
+import type { Clock } from '../../clock.js';
+import type { Config } from '../../config/load.js';
+import { parseChannelList, parseMonitorList } from '../../config/formats.js';
+import { ZmesError, errorMessage } from '../../errors.js';
+import type { Logger } from '../../log/logger.js';
+import { buildPictureUrl, type HookOutcome } from '../../push/fcm-payload.js';
+import type { SqlReader } from '../../zm/db.js';
+import type { JsonValue } from '../../ws/protocol.js';
+import { BoundedMap } from '../bounded-map.js';
 import { CommandLineError, shellLookingWords, splitCommandLine } from './command-line.js';
 import { clampDescription, mergeDescription, prefixNotes, withDescription, type NotesWriter } from './event-notes.js';
 import { DEFAULT_EVENTS_DIR, lookupEventFolder } from './event-path.js';
 import { HookLimiter, type LimiterStats } from './hook-limiter.js';
 import { parseHookOutput, resultCode, type HookOutput } from './hook-output.js';
 import { DEFAULT_LIMITS, runHook, signalNumber, type RunLimits } from './hook-runner.js';
-import type { DraftNotification, NotificationStage } from './pipeline.js';
-import type { ChannelName, Phase, ZmEvent } from './types.js';
+import type { DraftNotification, NotificationStage } from '../pipeline.js';
+import type { ChannelName, Phase, ZmEvent } from '../types.js';
 
 /** A configured script, split once into argv. */
 export interface HookCommand {
