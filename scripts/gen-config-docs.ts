@@ -6,6 +6,7 @@
 import { realpathSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DEFAULT_CONFIG_FILES, optionFlags } from '../src/config/command-line.js';
 import { FORMATS } from '../src/config/formats.js';
 import { OPTIONS, SECTIONS, type Leaf } from '../src/config/schema.js';
 
@@ -33,11 +34,26 @@ From lowest to highest precedence:
 2. ZoneMinder's \`zm.conf\` (then \`conf.d/*.conf\` next to it, in name order) for the \`database\` keys:
    \`ZM_DB_HOST\` (\`host\`, \`host:port\` or \`host:/path/to.sock\`), \`ZM_DB_PORT\`, \`ZM_DB_NAME\`,
    \`ZM_DB_USER\`, \`ZM_DB_PASS\`;
-3. the YAML file given with \`--config\` (default \`/etc/zm/zmeventnotification.yml\` when it exists);
+3. the file given with \`--config\` (or \`ZMES_CONFIG\`; without either, the first that exists of
+   ${DEFAULT_CONFIG_FILES.map((file) => `\`${file}\``).join(', ')});
 4. options passed by the Home Assistant add-on;
-5. environment variables \`ZMES_<SECTION>_<KEY>\` (listed below).
+5. environment variables \`ZMES_<SECTION>_<KEY>\` (listed below);
+6. the command line: \`--<section>.<key>=VALUE\` or \`--set <section>.<key>=VALUE\` for any option, and the
+   classic server's v1.0 flags (\`--port\`, \`--[no-]enable-ssl\`, …) under their original names (column
+   *command line*). A later flag wins over an earlier one; an empty VALUE unsets an optional value.
 
 \`zmes --check-config\` prints every effective value, where it came from and its classic key, with secrets masked.
+
+## The classic files, used as they are
+
+\`--config\` also takes the classic server's own files: a \`zmeventnotification.ini\` (v6, recognised by its
+content: \`[section]\` headers and \`key = value\` lines, whatever the file is called) with the \`secrets.ini\` it
+names, and a \`zmeventnotification.yml\` (v7, the Ng layout; recognised by its name, since its layout is the
+zmes one). They are read the way \`zmes migrate-config\` reads them, with the same mapping: every key the
+migration would carry over is used, and every other one (no effect in zmes, unknown, inline comment,
+unparsable value, changed meaning) is logged once at start with the reason, in the words of the migration
+report, and left at its default. A secret the secrets file lacks stops zmes, as it stopped the classic
+server. Any other YAML file is a zmes configuration, checked strictly: an unknown key is an error.
 
 ## Value syntax
 
@@ -74,8 +90,8 @@ export function renderConfigDocs(): string {
   const parts = [INTRO];
   for (const section of SECTIONS) {
     parts.push(`## \`${section}\`\n`);
-    parts.push('| key | default | env var | classic key | usage | description |');
-    parts.push('| --- | --- | --- | --- | --- | --- |');
+    parts.push('| key | default | env var | command line | classic key | usage | description |');
+    parts.push('| --- | --- | --- | --- | --- | --- | --- |');
     for (const option of OPTIONS.filter((o) => o.section === section)) {
       const { leaf } = option;
       const notes = [leaf.doc];
@@ -85,6 +101,7 @@ export function renderConfigDocs(): string {
         `\`${option.name}\``,
         defaultText(leaf),
         `\`${leaf.env}\``,
+        optionFlags(option).map((flag) => `\`${flag}\``).join(' '),
         leaf.classic === null ? 'zmes only' : `\`${leaf.classic}\``,
         leaf.usage,
         notes.join(' '),

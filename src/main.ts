@@ -3,9 +3,9 @@
  * The zmes process: command line, configuration, logger, signals and exit codes.
  * Everything else is built by startApp (src/app.ts).
  */
-import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { CommandLineError, DEFAULT_CONFIG_FILES, chooseConfigFile, parseCommandLine, settingsHelp, type CommandLine } from './config/command-line.js';
 import type { LoadOptions, LoadedConfig } from './config/load.js';
+import { FORMAT_TEXT } from './migrate/classic-file.js';
 import { loadConfigWithEscontrol } from './escontrol/startup-overrides.js';
 import { migrateConfig } from './migrate/cli.js';
 import { renderConfig } from './config/print.js';
@@ -13,26 +13,32 @@ import { errorMessage } from './errors.js';
 import { EXIT, exitCodeFor, runServer } from './server-runner.js';
 import { ZMES_VERSION } from './version.js';
 
-
-const DEFAULT_CONFIG_FILE = '/etc/zm/zmeventnotification.yml';
-
-const USAGE = `Usage: zmes [--config FILE] [--check-config] [--debug]
+const SYNOPSIS = `Usage: zmes [--config FILE] [--check-config] [--debug] [SETTING...]
        zmes migrate-config [options] FILE   (zmes migrate-config --help)
        zmes --help | --version
+`;
 
+const USAGE = `${SYNOPSIS}
 ZoneMinder event notification server, compatible with zmNinja and the classic
 zmeventnotification.pl configuration.
 
 Options:
-  --config FILE     YAML configuration file (also --config=FILE). Default:
-                    ${DEFAULT_CONFIG_FILE} if it exists, else built-in defaults
+  --config FILE     configuration file (also --config=FILE): a zmes YAML file, or
+                    the classic zmeventnotification.ini (with the secrets.ini it
+                    names) or zmeventnotification.yml, used as they are. Default:
+                    ZMES_CONFIG, else the first that exists of
+                    ${DEFAULT_CONFIG_FILES.join(',\n                    ')},
+                    else built-in defaults
   --check-config    print the effective configuration (secrets masked) and exit
   --debug           log at debug level, whatever general.log_level says
+  --set SECTION.KEY=VALUE
+                    set one option (repeatable); same as --SECTION.KEY=VALUE
   --version         print the version and exit
   --help            print this help and exit
 
-Every setting can also be given as an environment variable ZMES_<SECTION>_<KEY>,
-e.g. ZMES_MQTT_ENABLE=yes; these win over the file (see docs/configuration.md).
+Precedence, lowest first: built-in defaults, the file, environment variables
+ZMES_<SECTION>_<KEY> (e.g. ZMES_MQTT_ENABLE=yes), the command line. A value
+the option does not accept exits with status 78, naming the flag.
 
 Exit status:
   0   success; also a clean stop on SIGTERM or SIGINT
@@ -41,42 +47,7 @@ Exit status:
   70  internal error
   78  invalid configuration (including a missing --config file or secret, an
       unusable ssl.cert or ssl.key, or a data directory zmes cannot write to)
-`;
-
-interface CommandLine {
-  readonly config: string | undefined;
-  readonly checkConfig: boolean;
-  readonly debug: boolean;
-  readonly help: boolean;
-  readonly version: boolean;
-}
-
-/** Throws a TypeError (node's ERR_PARSE_ARGS_* among them) on a bad command line. */
-function parseCommandLine(args: string[]): CommandLine {
-  const { values } = parseArgs({
-    args,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      config: { type: 'string' },
-      'check-config': { type: 'boolean' },
-      debug: { type: 'boolean' },
-      help: { type: 'boolean' },
-      version: { type: 'boolean' },
-    },
-  });
-  if (values.config !== undefined && values.config.trim() === '') {
-    throw new TypeError('option --config needs a file name');
-  }
-  return {
-    config: values.config,
-    checkConfig: values['check-config'] ?? false,
-    debug: values.debug ?? false,
-    help: values.help ?? false,
-    version: values.version ?? false,
-  };
-}
-
+${settingsHelp()}`;
 
 const print = (text: string) => process.stdout.write(text);
 const complain = (text: string) => process.stderr.write(`zmes: ${text}\n`);
@@ -92,8 +63,10 @@ async function main(args: string[]): Promise<Outcome> {
   try {
     cli = parseCommandLine(args);
   } catch (err) {
-    complain(err instanceof Error ? err.message : String(err));
-    process.stderr.write(`\n${USAGE}`);
+    if (!(err instanceof CommandLineError)) throw err;
+    complain(err.message);
+    // The whole usage lists every option: too long to bury the message under.
+    process.stderr.write(`\n${SYNOPSIS}Run zmes --help for every option.\n`);
     return { code: EXIT.usage, running: false };
   }
   if (cli.help) {
@@ -105,10 +78,11 @@ async function main(args: string[]): Promise<Outcome> {
     return { code: EXIT.ok, running: false };
   }
 
-  // The classic default file is optional; a file named on the command line is not.
-  const file = cli.config ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
+  // The default files are optional; a file named by --config or ZMES_CONFIG is not.
+  const chosen = chooseConfigFile({ flag: cli.config, env: process.env });
+  const file = chosen?.path;
   // With general.use_escontrol_interface on, the admin's stored `edit` overrides apply too.
-  const loadOptions: LoadOptions = file === undefined ? {} : { file };
+  const loadOptions: LoadOptions = { ...(file === undefined ? {} : { file }), commandLine: cli.settings };
   let loaded: LoadedConfig;
   try {
     loaded = loadConfigWithEscontrol(loadOptions);
@@ -119,7 +93,7 @@ async function main(args: string[]): Promise<Outcome> {
 
   if (cli.checkConfig) {
     for (const warning of loaded.warnings) complain(`warning: ${warning}`);
-    print(renderConfig({ ...loaded, file: file ?? null, title: `zmes ${ZMES_VERSION}` }));
+    print(renderConfig({ ...loaded, file: file ?? null, ...(chosen ? { fileChosen: chosen.how } : {}), title: `zmes ${ZMES_VERSION}` }));
     return { code: EXIT.ok, running: false };
   }
   return {
@@ -127,7 +101,10 @@ async function main(args: string[]): Promise<Outcome> {
       loaded,
       reload: () => loadConfigWithEscontrol(loadOptions),
       debug: cli.debug,
-      origin: file === undefined ? 'no configuration file: built-in defaults and ZMES_* variables' : `configuration read from ${file}`,
+      origin:
+        file === undefined
+          ? 'no configuration file: built-in defaults, ZMES_* variables and the command line'
+          : `configuration read from ${file} (${[loaded.fileFormat && FORMAT_TEXT[loaded.fileFormat], chosen?.how].filter(Boolean).join('; ')})`,
       onConfigError: (message) => complain(`configuration error: ${message}`),
     }),
     running: true,

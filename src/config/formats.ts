@@ -13,6 +13,8 @@ import { LOG_LEVELS, type LogLevel } from '../log/logger.js';
 export interface ValueFormat<T> {
   /** What a valid value looks like, completing "expected …" in errors and the docs. */
   readonly expected: string;
+  /** The value in a command-line synopsis: `--network.port=PORT`. */
+  readonly placeholder: string;
   coerce(value: unknown): unknown;
   check(value: unknown): value is T;
 }
@@ -189,76 +191,91 @@ export type AndroidPriority = (typeof ANDROID_PRIORITIES)[number];
 /** Every format of the schema, by the name it is registered under with convict. */
 export const FORMATS = {
   'yes-no': defineFormat<boolean>({
+    placeholder: 'yes|no',
     expected: 'yes or no (also true/false, on/off, 1/0)',
     coerce: coerceBoolean,
     check: (v): v is boolean => typeof v === 'boolean',
   }),
   'tcp-port': defineFormat<number>({
+    placeholder: 'PORT',
     expected: 'a port number from 0 to 65535',
     coerce: coerceNumber,
     check: integerIn(0, 65535),
   }),
   'positive-int': defineFormat<number>({
+    placeholder: 'N',
     expected: 'a whole number of at least 1',
     coerce: coerceNumber,
     check: integerIn(1),
   }),
   'frame-size': defineFormat<number>({
+    placeholder: 'BYTES',
     expected: `a whole number of bytes from 1 to ${MAX_FRAME_SIZE_CAP} (1 MiB)`,
     coerce: coerceNumber,
     check: integerIn(1, MAX_FRAME_SIZE_CAP),
   }),
   'non-negative-int': defineFormat<number>({
+    placeholder: 'N',
     expected: 'a whole number of at least 0',
     coerce: coerceNumber,
     check: integerIn(0),
   }),
   'whole-number': defineFormat<number>({
+    placeholder: 'N',
     expected: 'a whole number',
     coerce: coerceNumber,
     check: integerIn(Number.MIN_SAFE_INTEGER),
   }),
   'positive-number': defineFormat<number>({
+    placeholder: 'NUMBER',
     expected: 'a number greater than 0 (fractions allowed)',
     coerce: coerceNumber,
     check: (v): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0,
   }),
   'non-negative-number': defineFormat<number>({
+    placeholder: 'NUMBER',
     expected: 'a number of at least 0 (fractions allowed)',
     coerce: coerceNumber,
     check: (v): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0,
   }),
   text: defineFormat<string>({
+    placeholder: 'TEXT',
     expected: 'a non-empty text',
     coerce: coerceText,
     check: isString,
   }),
   path: defineFormat<string>({
+    placeholder: 'FILE',
     expected: 'a file path on one line',
     coerce: coerceText,
     check: (v): v is string => isString(v) && !/[\0\r\n]/.test(v),
   }),
   host: defineFormat<string>({
+    placeholder: 'HOST',
     expected: 'a host name or IP address (IPv6 may be in brackets)',
     coerce: coerceText,
     check: (v): v is string => isString(v) && isHost(v),
   }),
   'http-url': defineFormat<string>({
+    placeholder: 'URL',
     expected: 'an http:// or https:// URL',
     coerce: coerceText,
     check: (v): v is string => isString(v) && URL.canParse(v) && /^https?:$/.test(new URL(v).protocol),
   }),
   'mqtt-server': defineFormat<string>({
+    placeholder: 'HOST[:PORT]',
     expected: 'a broker as host or host:port (no URL scheme)',
     coerce: coerceText,
     check: (v): v is string => isString(v) && parseHostPort(v) !== null,
   }),
   'mqtt-topic': defineFormat<string>({
+    placeholder: 'TOPIC',
     expected: 'an MQTT topic without the wildcards + and #',
     coerce: coerceText,
     check: (v): v is string => isString(v) && !/[+#\0]/.test(v),
   }),
   'log-level': defineFormat<LogLevel>({
+    placeholder: 'LEVEL',
     expected: `one of ${LOG_LEVELS.join(', ')}`,
     coerce: (v) => {
       const word = coerceWord(v);
@@ -267,21 +284,25 @@ export const FORMATS = {
     check: (v): v is LogLevel => typeof v === 'string' && (LOG_LEVELS as readonly string[]).includes(v),
   }),
   'android-priority': defineFormat<AndroidPriority>({
+    placeholder: 'high|normal',
     expected: `one of ${ANDROID_PRIORITIES.join(', ')}`,
     coerce: coerceWord,
     check: (v): v is AndroidPriority => typeof v === 'string' && (ANDROID_PRIORITIES as readonly string[]).includes(v),
   }),
   'monitor-list': defineFormat<string>({
+    placeholder: 'IDS',
     expected: 'a comma-separated list of monitor ids (e.g. 1,2,5), or empty',
     coerce: (v) => coerceList(v, false),
     check: (v): v is string => typeof v === 'string' && /^(\d+(,\d+)*)?$/.test(v),
   }),
   'address-list': defineFormat<string>({
+    placeholder: 'ADDRESSES',
     expected: 'a comma-separated list of IP addresses or CIDR blocks (e.g. 172.30.32.2,10.0.0.0/8), or empty',
     coerce: (v) => coerceList(v, true),
     check: (v): v is string => typeof v === 'string' && (v === '' || v.split(',').every((item) => isAddressOrCidr(item))),
   }),
   'channel-list': defineFormat<string>({
+    placeholder: 'CHANNELS',
     expected: `all, none, or a comma-separated list of ${CHANNELS.join(', ')} (empty means none)`,
     coerce: (v) => coerceList(v, true),
     check: (v): v is string =>

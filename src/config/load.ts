@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { ZmesError, errorMessage, isZmesError } from '../errors.js';
 import { parseConfigYaml, suggest } from './config-file.js';
 import { urlCredentials } from './credentials.js';
@@ -16,14 +15,32 @@ import {
 import { readSecretsFile, secretReference } from './secrets.js';
 import { hasTemplate, substituteTemplates, type TemplateSource } from './templates.js';
 import { readZmConf, zmDatabaseSettings, type ZmDatabaseSettings } from './zm-conf.js';
+// The classic files are read through the migration's own mapping, defined once in src/migrate.
+import { classicSettings, configFileFormat, readClassicSource, type ConfigFileFormat } from '../migrate/classic-file.js';
+import { CHANGED_MEANING } from '../migrate/plan.js';
+import { readTextIfExists } from '../state/text-file.js';
 
 export type { Config, OptionKey } from './schema.js';
+export type { ConfigFileFormat } from '../migrate/classic-file.js';
 
-/** Where an effective value came from; `secret` means a `!NAME` reference in the file, options or env. */
-export type ConfigSource = 'default' | 'file' | 'secret' | 'env' | 'zm.conf' | 'override';
+/** Where an effective value came from; `secret` means a `!NAME` reference in the file, options, env or command line. */
+export type ConfigSource = 'default' | 'file' | 'secret' | 'env' | 'zm.conf' | 'override' | 'command line';
+
+/** One setting from the command line; a later one for the same key wins. */
+export interface CommandLineSetting {
+  /** `section.key`. */
+  readonly key: string;
+  readonly value: string;
+  /** The flag as given, for messages: `--port`, `--set network.port`, `--no-enable-ssl`. */
+  readonly flag: string;
+}
 
 export interface LoadOptions {
-  /** YAML configuration file; it must exist. Without it, defaults, overrides and env apply. */
+  /**
+   * Configuration file; it must exist. A zmes YAML file, or the classic server's
+   * zmeventnotification.ini (told by its content) or zmeventnotification.yml (told by its
+   * name), which are read as `zmes migrate-config` reads them. Without it, the other layers apply.
+   */
   file?: string;
   /** Where ZMES_<SECTION>_<KEY> variables are read from; process.env when omitted. */
   env?: NodeJS.ProcessEnv;
@@ -33,6 +50,8 @@ export interface LoadOptions {
    * null and undefined values are skipped.
    */
   overrides?: Record<string, unknown>;
+  /** Settings from the command line, above everything else (env included). */
+  commandLine?: readonly CommandLineSetting[];
 }
 
 export interface LoadedConfig {
@@ -41,9 +60,17 @@ export interface LoadedConfig {
   readonly sources: ReadonlyMap<OptionKey, ConfigSource>;
   /** Messages for the log: ignored classic keys, legacy names, zm.conf problems, unknown ZMES_ variables. */
   readonly warnings: readonly string[];
+  /** How the file was read; null without a file. */
+  readonly fileFormat: ConfigFileFormat | null;
 }
 
-type ExplicitSource = 'file' | 'override' | 'env';
+type ExplicitSource = 'file' | 'override' | 'env' | 'cli';
+type Layers = Record<ExplicitSource, Map<OptionKey, Entry>>;
+
+/** Lowest precedence first. */
+const LAYER_ORDER: readonly ExplicitSource[] = ['file', 'override', 'env', 'cli'];
+
+const SOURCE_NAME: Readonly<Record<ExplicitSource, ConfigSource>> = { file: 'file', override: 'override', env: 'env', cli: 'command line' };
 
 /** A value set explicitly by one source, before convict merges the sources. */
 interface Entry {
@@ -51,36 +78,52 @@ interface Entry {
   readonly source: ExplicitSource;
   /** Where it was set, for error messages: "zmes.yml, line 3", "env ZMES_FCM_ENABLE". */
   readonly origin: string;
+  /** The command-line flag that set it. */
+  readonly flag?: string;
   secret?: string;
 }
 
 /**
- * Builds the effective configuration: defaults ← YAML file ← overrides ← env, with secret
- * references, `${name}`/`{{name}}` templates and zm.conf applied, every value validated.
+ * Builds the effective configuration: defaults ← file ← overrides ← env ← command line, with
+ * secret references, `${name}`/`{{name}}` templates and zm.conf applied, every value validated.
  * Throws ZmesError ZMES_CONFIG_FILE, ZMES_CONFIG_INVALID or ZMES_SECRET_MISSING.
  */
 export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const env = options.env ?? process.env;
   const warnings: string[] = [];
 
-  const layers: Record<ExplicitSource, Map<OptionKey, Entry>> = {
-    file: options.file === undefined ? new Map() : fileEntries(options.file),
+  const file = options.file === undefined ? null : readConfigFile(options.file);
+  const classic = file === null || file.format === 'zmes' ? null : readClassicSource(file.text, file.path);
+  const layers: Layers = {
+    file:
+      file === null ? new Map()
+      : classic === null ? yamlEntries(file.text, file.path)
+      // References unchecked for now: which secrets file applies depends on every layer.
+      : fileEntries(classicSettings(classic, file.path, null).values, file.path),
     override: overrideEntries(options.overrides ?? {}),
     env: envEntries(env),
+    cli: commandLineEntries(options.commandLine ?? []),
   };
-  resolveSecrets(layers);
-  // Later layers win, as in convict (env is re-imported after every load).
+  const secrets = findSecrets(layers);
+  if (file !== null && classic !== null) {
+    const settings = classicSettings(classic, file.path, secrets?.values ?? null);
+    layers.file = fileEntries(settings.values, file.path);
+    warnings.push(...settings.warnings);
+  }
+  applySecrets(layers, secrets);
   const explicit = new Map<OptionKey, Entry>();
-  for (const layer of [layers.file, layers.override, layers.env]) for (const [key, entry] of layer) explicit.set(key, entry);
+  for (const source of LAYER_ORDER) for (const [key, entry] of layers[source]) explicit.set(key, entry);
 
-  const store = storeOf(createStore(envForConvict(layers.env)));
+  // convict re-imports env after every load, so what goes in as env wins over the loads: the
+  // command line joins it, above it.
+  const store = storeOf(createStore(envForConvict(new Map([...layers.env, ...layers.cli]))));
   store.load(nest(layers.file));
   store.load(nest(layers.override));
 
   const sources = new Map<OptionKey, ConfigSource>();
   for (const { key } of OPTIONS) {
     const entry = explicit.get(key);
-    sources.set(key, entry === undefined ? 'default' : entry.secret !== undefined ? 'secret' : entry.source);
+    sources.set(key, entry === undefined ? 'default' : entry.secret !== undefined ? 'secret' : SOURCE_NAME[entry.source]);
   }
 
   applyAliases(store, explicit, sources, warnings);
@@ -89,11 +132,15 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   validate(store, explicit, sources);
 
   for (const { key, leaf } of OPTIONS) {
-    if (leaf.usage === 'ignored' && explicit.has(key)) warnings.push(`${key} is a classic setting with no effect in zmes; ignored`);
+    const entry = explicit.get(key);
+    if (leaf.usage === 'ignored' && entry !== undefined) {
+      warnings.push(`${key}${entry.source === 'cli' ? ` (${entry.origin})` : ''} is a classic setting with no effect in zmes; ignored`);
+    }
   }
+  warnings.push(...commandLineWarnings(layers.cli));
   warnings.push(...unknownEnvWarnings(env));
 
-  return { config: deepFreeze(store.getProperties()), sources, warnings };
+  return { config: deepFreeze(store.getProperties()), sources, warnings, fileFormat: file?.format ?? null };
 }
 
 /** The string values that must never reach a log: sensitive settings and credentials inside URLs. */
@@ -129,23 +176,55 @@ function storeOf(config: ReturnType<typeof createStore>): Store {
   return config as unknown as Store;
 }
 
-function fileEntries(file: string): Map<OptionKey, Entry> {
-  let text: string;
+function readConfigFile(path: string): { path: string; text: string; format: ConfigFileFormat } {
+  let text: string | null;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readTextIfExists(path);
   } catch (err) {
-    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new ZmesError(
-      'ZMES_CONFIG_FILE',
-      missing ? `configuration file ${file} not found` : `cannot read configuration file ${file}: ${errorMessage(err)}`,
-      { cause: err },
-    );
+    throw new ZmesError('ZMES_CONFIG_FILE', `cannot read configuration file ${path}: ${errorMessage(err)}`, { cause: err });
   }
+  if (text === null) throw new ZmesError('ZMES_CONFIG_FILE', `configuration file ${path} not found`);
+  return { path, text, format: configFileFormat(path, text) };
+}
+
+function yamlEntries(text: string, file: string): Map<OptionKey, Entry> {
+  return fileEntries(parseConfigYaml(text, file), file);
+}
+
+/** File values as entries, whatever the format they were read from. */
+function fileEntries(values: ReadonlyMap<OptionKey, { readonly value: string; readonly line: number }>, file: string): Map<OptionKey, Entry> {
   const entries = new Map<OptionKey, Entry>();
-  for (const [key, { value, line }] of parseConfigYaml(text, file)) {
-    entries.set(key, { value, source: 'file', origin: `${file}, line ${line}` });
+  for (const [key, { value, line }] of values) entries.set(key, { value, source: 'file', origin: `${file}, line ${line}` });
+  return entries;
+}
+
+function commandLineEntries(settings: readonly CommandLineSetting[]): Map<OptionKey, Entry> {
+  const entries = new Map<OptionKey, Entry>();
+  for (const { key, value, flag } of settings) {
+    const option = findOption(key);
+    if (option === undefined) throw unknownOption(key, `on the command line (${flag})`);
+    // Deleted first so that the map's order is the order of the last setting of each key.
+    entries.delete(option.key);
+    entries.set(option.key, { value, source: 'cli', origin: `command line ${flag}`, flag });
   }
   return entries;
+}
+
+/** What is worth knowing about settings given on the command line. */
+function commandLineWarnings(entries: Map<OptionKey, Entry>): string[] {
+  const warnings: string[] = [];
+  for (const [key, entry] of entries) {
+    const leaf = findOption(key)?.leaf;
+    if (leaf === undefined) continue;
+    if (leaf.sensitive && entry.secret === undefined && entry.value !== '') {
+      warnings.push(`${key} (${entry.origin}): other users of this machine can read the command line; use "!NAME" with general.secrets, or ${leaf.env}`);
+    }
+    const changed = CHANGED_MEANING.get(key);
+    if (changed !== undefined && leaf.classicFlag !== undefined && entry.flag === `--${leaf.classicFlag.name}`) {
+      warnings.push(`${key} (${entry.origin}) is used as given, but its meaning changed: ${changed}`);
+    }
+  }
+  return warnings;
 }
 
 function overrideEntries(overrides: Record<string, unknown>): Map<OptionKey, Entry> {
@@ -191,9 +270,23 @@ function unknownOption(key: string, where: string): ZmesError {
   );
 }
 
-/** Replaces every `!NAME` value by the secret, after finding the secrets file itself. */
-function resolveSecrets(layers: Record<ExplicitSource, Map<OptionKey, Entry>>): void {
-  const secretsEntry = layers.env.get('general.secrets') ?? layers.override.get('general.secrets') ?? layers.file.get('general.secrets');
+/** The entry of the layer with the highest precedence that sets the key. */
+function topEntry(layers: Layers, key: OptionKey): Entry | undefined {
+  for (const source of [...LAYER_ORDER].reverse()) {
+    const entry = layers[source].get(key);
+    if (entry !== undefined) return entry;
+  }
+  return undefined;
+}
+
+interface Secrets {
+  readonly path: string;
+  readonly values: ReadonlyMap<string, string>;
+}
+
+/** The secrets file general.secrets names (with every layer's precedence), read; null when none is named. */
+function findSecrets(layers: Layers): Secrets | null {
+  const secretsEntry = topEntry(layers, 'general.secrets');
   let secretsPath: string | null = null;
   if (secretsEntry !== undefined) {
     if (secretReference(secretsEntry.value) !== null) {
@@ -209,8 +302,13 @@ function resolveSecrets(layers: Record<ExplicitSource, Map<OptionKey, Entry>>): 
     }
     secretsPath = path;
   }
-  const secrets = secretsPath === null ? null : readSecrets(secretsPath, layers);
+  return secretsPath === null ? null : { path: secretsPath, values: readSecrets(secretsPath, layers) };
+}
 
+/** Replaces every `!NAME` value by the secret. */
+function applySecrets(layers: Layers, found: Secrets | null): void {
+  const secrets = found?.values ?? null;
+  const secretsPath = found?.path ?? null;
   for (const layer of Object.values(layers)) {
     for (const [key, entry] of layer) {
       const name = secretReference(entry.value);
@@ -239,7 +337,7 @@ function resolveSecrets(layers: Record<ExplicitSource, Map<OptionKey, Entry>>): 
  * Classic: a secrets file that is set must be readable, even if nothing refers to it.
  * When something does, the error names the first key and secret affected.
  */
-function readSecrets(path: string, layers: Record<ExplicitSource, Map<OptionKey, Entry>>): Map<string, string> {
+function readSecrets(path: string, layers: Layers): Map<string, string> {
   try {
     return readSecretsFile(path);
   } catch (err) {
@@ -257,13 +355,13 @@ function readSecrets(path: string, layers: Record<ExplicitSource, Map<OptionKey,
 }
 
 /** Template lookups for general.secrets, which is resolved before anything else. */
-function rawTemplateSource(layers: Record<ExplicitSource, Map<OptionKey, Entry>>): TemplateSource {
+function rawTemplateSource(layers: Layers): TemplateSource {
   return {
     has: (key) => findOption(key) !== undefined,
     get: (key) => {
       const option = findOption(key);
       if (option === undefined) return undefined;
-      const entry = layers.env.get(option.key) ?? layers.override.get(option.key) ?? layers.file.get(option.key);
+      const entry = topEntry(layers, option.key);
       if (entry === undefined) return option.leaf.default;
       if (secretReference(entry.value) !== null) {
         throw new ZmesError('ZMES_CONFIG_INVALID', `general.secrets: its template refers to ${key}, which is a secret reference`);

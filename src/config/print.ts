@@ -1,5 +1,6 @@
+import { FORMAT_TEXT } from '../migrate/classic-file.js';
 import { maskUrlCredentials } from './credentials.js';
-import { configValue, type ConfigSource, type LoadedConfig } from './load.js';
+import { configValue, type ConfigFileFormat, type ConfigSource, type LoadedConfig } from './load.js';
 import { OPTIONS, SECTIONS, type Leaf } from './schema.js';
 
 /**
@@ -14,6 +15,10 @@ export interface PrintInput {
   readonly sources: LoadedConfig['sources'];
   /** The configuration file read, or null for built-in defaults. */
   readonly file: string | null;
+  /** How the file was read (LoadedConfig.fileFormat). */
+  readonly fileFormat?: ConfigFileFormat | null;
+  /** How the file was chosen, e.g. "found by the default search". */
+  readonly fileChosen?: string;
   /** Shown in the header, e.g. "zmes 0.1.0". */
   readonly title?: string;
 }
@@ -47,10 +52,11 @@ export function renderConfig(input: PrintInput): string {
   const valueWidth = Math.max(...rows.map((r) => r.value.length).filter((length) => length <= 36));
   const sourceWidth = Math.max(...rows.map((r) => r.source.length));
 
+  const about = [input.fileFormat ? FORMAT_TEXT[input.fileFormat] : undefined, input.fileChosen].filter((part) => part !== undefined);
   const lines = [
     `# ${input.title ?? 'zmes'}: effective configuration`,
-    `# file: ${input.file ?? '(none: built-in defaults)'}`,
-    '# key  value  (source)  classic key; sources: default, file, secret, env, zm.conf, override',
+    `# file: ${input.file ?? '(none: built-in defaults)'}${input.file !== null && about.length > 0 ? ` (${about.join('; ')})` : ''}`,
+    '# key  value  (source)  classic key; sources: default, file, secret, env, zm.conf, override, command line',
   ];
   for (const section of SECTIONS) {
     lines.push('', `[${section}]`);

@@ -27,7 +27,18 @@ interface OptionInput<F extends FormatName, N extends boolean> {
   readonly zmesOnly?: boolean;
   /** A legacy name whose value is used for another key when that key is not set. */
   readonly aliasOf?: string;
+  /**
+   * The classic server's v1.0 command-line flag for this option, without dashes: `--NAME VALUE`,
+   * or for a yes-no option the switch `--[no-]NAME`. A switch of another format names the
+   * values it sets.
+   */
+  readonly classicFlag?: string | { readonly name: string; readonly on: string; readonly off: string };
 }
+
+/** A v1.0 command-line flag: `--name VALUE`, or the switch `--[no-]name` that sets `on` or `off`. */
+export type ClassicFlag =
+  | { readonly kind: 'value'; readonly name: string }
+  | { readonly kind: 'switch'; readonly name: string; readonly on: string; readonly off: string };
 
 /**
  * One option as handed to convict. `classic` and `usage` are our own properties: convict
@@ -45,6 +56,7 @@ export type Leaf<F extends FormatName = FormatName, N extends boolean = boolean>
   readonly classic: string | null;
   readonly usage: Usage;
   readonly aliasOf?: string;
+  readonly classicFlag?: ClassicFlag;
 };
 
 /** An input with `nullable` made explicit, so the section builder can infer it back. */
@@ -73,9 +85,15 @@ function section<T extends Record<string, { readonly format: FormatName }>>(name
       classic: input.zmesOnly ? null : `${name}.${key}`,
       usage: input.usage,
       ...(input.aliasOf === undefined ? {} : { aliasOf: input.aliasOf }),
+      ...(input.classicFlag === undefined ? {} : { classicFlag: classicFlagOf(input.classicFlag, input.format) }),
     };
   }
   return leaves as SectionLeaves<T>;
+}
+
+function classicFlagOf(flag: NonNullable<OptionInput<FormatName, boolean>['classicFlag']>, format: FormatName): ClassicFlag {
+  if (typeof flag !== 'string') return { kind: 'switch', ...flag };
+  return format === 'yes-no' ? { kind: 'switch', name: flag, on: 'yes', off: 'no' } : { kind: 'value', name: flag };
 }
 
 const channelDoc = (when: string) =>
@@ -89,6 +107,7 @@ export const schema = {
       default: 'info',
       usage: 'setting',
       zmesOnly: true,
+      classicFlag: { name: 'verbose', on: 'debug', off: 'info' },
     }),
     secrets: option({
       doc: 'Secrets file (YAML with a `secrets:` map, or INI with a `[secrets]` section) from which `!NAME` values are read.',
@@ -143,12 +162,14 @@ export const schema = {
       format: 'tcp-port',
       default: 9000,
       usage: 'fixed',
+      classicFlag: 'port',
     }),
     address: option({
       doc: 'Address the WebSocket server listens on; `[::]` means every IPv4 and IPv6 interface.',
       format: 'host',
       default: '[::]',
       usage: 'fixed',
+      classicFlag: 'address',
     }),
     max_frame_size: option({
       doc: 'Largest WebSocket message accepted from a client, in bytes (at most 1 MiB); a larger one closes the connection.',
@@ -193,6 +214,7 @@ export const schema = {
       format: 'yes-no',
       default: true,
       usage: 'setting',
+      classicFlag: 'enable-auth',
     }),
     timeout: option({
       doc: 'Seconds a new connection may stay unauthenticated before it is closed.',
@@ -243,6 +265,7 @@ export const schema = {
       format: 'yes-no',
       default: true,
       usage: 'setting',
+      classicFlag: 'enable-ssl',
     }),
     cert: option({
       doc: 'PEM certificate file (full chain) used when ssl.enable is on.',
@@ -250,6 +273,7 @@ export const schema = {
       default: null,
       nullable: true,
       usage: 'path',
+      classicFlag: 'ssl-cert-file',
     }),
     key: option({
       doc: 'PEM private key file used when ssl.enable is on.',
@@ -257,6 +281,7 @@ export const schema = {
       default: null,
       nullable: true,
       usage: 'path',
+      classicFlag: 'ssl-key-file',
     }),
   }),
 
@@ -266,6 +291,7 @@ export const schema = {
       format: 'yes-no',
       default: true,
       usage: 'setting',
+      classicFlag: 'enable-fcm',
     }),
     use_fcmv1: option({
       doc: 'Classic: choose the FCM HTTP v1 API over the legacy one; zmes always uses v1.',
@@ -284,6 +310,7 @@ export const schema = {
       format: 'path',
       default: '${base_data_path}/push/tokens.txt',
       usage: 'fixed',
+      classicFlag: 'token-file',
     }),
     max_devices_per_user: option({
       doc: 'Push devices one ZoneMinder user may register; a further one is refused (TOKENQUOTA) until one is removed.',
@@ -372,6 +399,7 @@ export const schema = {
       nullable: true,
       sensitive: true,
       usage: 'ignored',
+      classicFlag: 'fcm-api-key',
     }),
   }),
 
@@ -525,30 +553,35 @@ export const schema = {
       format: 'positive-number',
       default: 0.1,
       usage: 'setting',
+      classicFlag: 'event-check-interval',
     }),
     monitor_reload_interval: option({
       doc: 'Seconds between reloads of the monitor list.',
       format: 'positive-int',
       default: 300,
       usage: 'setting',
+      classicFlag: 'monitor-reload-interval',
     }),
     read_alarm_cause: option({
       doc: "Start notifications show the cause with zone names from the event's Notes (`Motion: Porch`) instead of `Motion`.",
       format: 'yes-no',
       default: false,
       usage: 'setting',
+      classicFlag: 'read-alarm-cause',
     }),
     tag_alarm_event_id: option({
       doc: 'Append the event id to the title of push notifications.',
       format: 'yes-no',
       default: false,
       usage: 'setting',
+      classicFlag: 'tag-alarm-event-id',
     }),
     use_custom_notification_sound: option({
       doc: 'Classic: never had an effect; the default sound is always used.',
       format: 'yes-no',
       default: false,
       usage: 'ignored',
+      classicFlag: 'use-custom-notification-sound',
     }),
     include_picture: option({
       doc: 'Attach the picture_url of the event to push notifications and WebSocket alarms.',

@@ -1,6 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { errorMessage } from '../errors.js';
+import { readTextIfExists } from '../state/text-file.js';
 
 /**
  * ZoneMinder's own configuration (zm.conf, then conf.d/*.conf in name order, later files
@@ -117,13 +118,14 @@ export function readZmConf(path: string): ZmConf {
   const files: string[] = [];
   const warnings: string[] = [];
   const readOne = (file: string) => {
-    let text: string;
+    let text: string | null;
     try {
-      text = readFileSync(file, 'utf8');
+      text = readTextIfExists(file);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') warnings.push(`cannot read ${file}: ${errorMessage(err)}`);
+      warnings.push(`cannot read ${file}: ${errorMessage(err)}`);
       return;
     }
+    if (text === null) return;
     files.push(file);
     const parsed = parseZmConf(text);
     for (const [name, value] of parsed.values) values.set(name, value);

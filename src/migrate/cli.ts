@@ -15,13 +15,12 @@ import { errorMessage, isZmesError } from '../errors.js';
 import { writeFileAtomic } from '../state/atomic-file.js';
 import { buildAddonOptions, type AddonOptions } from './addon-output.js';
 import { addonTable } from './addon-table.js';
-import { readIni } from './ini-reader.js';
+import { readClassicSource } from './classic-file.js';
 import { buildPlan, inlineComment, type SkipReason } from './plan.js';
 import { renderReport, type ReportInput } from './report.js';
 import { importRules, type RulesImport } from './rules-import.js';
-import { detectFormat, type SourceFile } from './source.js';
+import type { SourceFile } from './source.js';
 import { importTokens, type TokensImport } from './tokens-import.js';
-import { readYaml } from './yaml-reader.js';
 import { renderZmesYaml } from './zmes-yaml.js';
 
 export const MIGRATE_USAGE = `Usage: zmes migrate-config [options] FILE
@@ -120,8 +119,7 @@ function readText(path: string, what: string): string {
 }
 
 function readSource(path: string): SourceFile {
-  const text = readText(path, 'configuration file');
-  return detectFormat(text) === 'ini' ? readIni(text) : readYaml(text, path);
+  return readClassicSource(readText(path, 'configuration file'), path);
 }
 
 /** The secrets the plan checks against: --secrets, else the file the classic config names, when it is here. */

@@ -10,13 +10,14 @@
  *   both lines into one multi-line value).
  * Matching surrounding quotes are removed, as the upstream v7 migration does.
  */
+import { withoutBom } from '../state/text-file.js';
 import type { SourceEntry, SourceFile, SourceProblem } from './source.js';
 
 const HEADER = /^\[\s*([^\]]*?)\s*\](.*)$/;
 const HEREDOC = /^<<\s*(\S+)\s*$/;
 
 export function readIni(text: string): SourceFile {
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  const lines = withoutBom(text).split(/\r?\n/);
   const entries = new Map<string, SourceEntry>();
   const problems: SourceProblem[] = [];
   const duplicates: SourceProblem[] = [];

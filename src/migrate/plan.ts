@@ -78,7 +78,7 @@ const NOT_PORTABLE: ReadonlyMap<OptionKey, string> = new Map<OptionKey, string>(
 ]);
 
 /** Keys whose classic value means something else in zmes. */
-const CHANGED_MEANING: ReadonlyMap<OptionKey, string> = new Map<OptionKey, string>([
+export const CHANGED_MEANING: ReadonlyMap<OptionKey, string> = new Map<OptionKey, string>([
   [
     'customize.event_check_interval',
     "classic: the shared-memory poll tick (usually 5 s); zmes: how often it reads ZoneMinder's database, default 0.1 s for prompt alarms; a classic value would delay every notification (set it by hand to poll less often)",

@@ -4,7 +4,7 @@
  * left to do. Never shows a sensitive value (the plan's details never hold one).
  */
 import type { AddonOptions } from './addon-output.js';
-import type { MigrationPlan } from './plan.js';
+import type { MigrationPlan, Skipped } from './plan.js';
 import type { RulesImport } from './rules-import.js';
 import type { TokensImport } from './tokens-import.js';
 import { REASON_TEXT } from './zmes-yaml.js';
@@ -34,7 +34,7 @@ export function renderReport(input: ReportInput): string {
     lines.push(`Not carried over into the zmes configuration (${plan.skipped.length}):`);
     const width = Math.max(...plan.skipped.map((s) => s.id.length));
     for (const s of plan.skipped) {
-      lines.push(`  ${(s.line > 0 ? `line ${s.line}` : '').padEnd(9)} ${s.id.padEnd(width)}  ${REASON_TEXT[s.reason]}: ${s.detail}`);
+      lines.push(`  ${(s.line > 0 ? `line ${s.line}` : '').padEnd(9)} ${s.id.padEnd(width)}  ${skippedText(s)}`);
     }
   }
   if (plan.notes.length > 0) {
@@ -74,4 +74,9 @@ export function renderReport(input: ReportInput): string {
     for (const problem of result.problems) lines.push(`  ${problem}`);
   }
   return lines.join('\n') + '\n';
+}
+
+/** Why a key was not taken over, in the words of the report; zmes --config with a classic file logs the same. */
+export function skippedText(skip: Skipped): string {
+  return `${REASON_TEXT[skip.reason]}: ${skip.detail}`;
 }

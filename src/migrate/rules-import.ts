@@ -7,6 +7,7 @@
 import { parseDocument, stringify } from 'yaml';
 import { ZmesError } from '../errors.js';
 import { parseRules } from '../notify/rules/rules.js';
+import { withoutBom } from '../state/text-file.js';
 
 export interface RulesImport {
   readonly format: 'json' | 'yaml';
@@ -20,7 +21,7 @@ export interface RulesImport {
 }
 
 export function importRules(text: string, fileName: string): RulesImport {
-  const trimmed = text.replace(/^\uFEFF/, '').trim();
+  const trimmed = withoutBom(text).trim();
   let doc: unknown;
   let format: RulesImport['format'];
   if (trimmed.startsWith('{')) {

@@ -2,6 +2,7 @@
  * What the readers of classic configuration files produce: every `section.key = value` as
  * written, with its line, plus the problems found on lines that hold no usable entry.
  */
+import { withoutBom } from '../state/text-file.js';
 
 export type SourceFormat = 'ini' | 'yaml';
 
@@ -33,12 +34,16 @@ export interface SourceFile {
   readonly duplicates: readonly SourceProblem[];
 }
 
-/** INI if the first line that is not blank or a comment is a `[section]` header. */
+/**
+ * INI if the first line that is not blank or a comment is a `[section]` header or a
+ * `key = value` line (which YAML would read as one plain string, never as a configuration).
+ * The content decides, not the extension: classic files get copied and renamed.
+ */
 export function detectFormat(text: string): SourceFormat {
-  for (const raw of text.replace(/^\uFEFF/, '').split(/\r?\n/)) {
+  for (const raw of withoutBom(text).split(/\r?\n/)) {
     const line = raw.trim();
     if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
-    return /^\[[^\]]+\]/.test(line) ? 'ini' : 'yaml';
+    return /^\[[^\]]+\]/.test(line) || /^[\w.-]+\s*=/.test(line) ? 'ini' : 'yaml';
   }
   return 'yaml';
 }
