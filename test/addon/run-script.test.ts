@@ -50,7 +50,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'zmes-addon-'));
   // /opt/zmes as the image has it: dist/ from the build, node_modules, package.json.
   home = join(dir, 'opt-zmes');
-  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(home, 'dist')], {
+  execFileSync(process.execPath, [join(ROOT, 'node_modules', '@typescript', 'native', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(home, 'dist')], {
     cwd: ROOT,
     stdio: 'pipe',
   });

@@ -16,28 +16,42 @@ export interface FormatSamples {
   readonly valid: readonly string[];
   /** A value rejected after coercion; null when every text is valid (use a YAML mapping then). */
   readonly invalid: string | null;
+  /**
+   * What the loader turns an input into: text inputs as a YAML file, an env var or the
+   * overrides hold them; other inputs (numbers, booleans, lists) only come from the overrides
+   * (add-on options). At least one text input per format.
+   */
+  readonly coerced: readonly (readonly [input: unknown, value: unknown])[];
 }
 
 export const SAMPLES: Record<FormatName, FormatSamples> = {
-  'yes-no': { valid: ['yes', 'no'], invalid: 'maybe' },
-  'tcp-port': { valid: ['9123', '9124'], invalid: '70000' },
-  'positive-int': { valid: ['7', '8'], invalid: '0' },
-  'frame-size': { valid: ['4096', '8192'], invalid: '1048577' },
-  'non-negative-int': { valid: ['7', '8'], invalid: '-1' },
-  'whole-number': { valid: ['-3', '4'], invalid: '2.5' },
-  'positive-number': { valid: ['2.5', '3'], invalid: '0' },
-  'non-negative-number': { valid: ['2.5', '3'], invalid: '-0.5' },
-  text: { valid: ['sample text', 'other text'], invalid: null },
-  path: { valid: ['/tmp/zmes-sample/file', '/tmp/zmes-sample/other'], invalid: 'first line\nsecond line' },
-  host: { valid: ['db.example.net', '192.0.2.7'], invalid: 'bad host!' },
-  'http-url': { valid: ['https://zm.example/zm/index.php?view=image&eid=EVENTID', 'http://other.example/'], invalid: 'ftp://zm.example/x' },
-  'mqtt-server': { valid: ['broker.example:1884', 'broker.example'], invalid: 'mqtt://broker:1883' },
-  'mqtt-topic': { valid: ['home/zm', 'other'], invalid: 'zm/#' },
-  'log-level': { valid: ['debug', 'warn'], invalid: 'loud' },
-  'android-priority': { valid: ['normal', 'high'], invalid: 'urgent' },
-  'monitor-list': { valid: ['1,2,5', '7'], invalid: '1,x' },
-  'address-list': { valid: ['172.30.32.2,10.0.0.0/8', 'fd00::/8'], invalid: '10.0.0.0/33' },
-  'channel-list': { valid: ['fcm,web', 'all'], invalid: 'fcm,sms' },
+  'yes-no': { valid: ['yes', 'no'], invalid: 'maybe', coerced: [[' YES ', true], ['Off', false], ['true', true], ['0', false], [true, true], [0, false]] },
+  'tcp-port': { valid: ['9123', '9124'], invalid: '70000', coerced: [[' 9125 ', 9125], ['+80', 80], [8080, 8080]] },
+  'positive-int': { valid: ['7', '8'], invalid: '0', coerced: [[' 9 ', 9], ['007', 7], [12, 12]] },
+  'frame-size': { valid: ['4096', '8192'], invalid: '1048577', coerced: [[' 1024 ', 1024], [2048, 2048]] },
+  'non-negative-int': { valid: ['7', '8'], invalid: '-1', coerced: [[' 0 ', 0], ['+9', 9], [3, 3]] },
+  'whole-number': { valid: ['-3', '4'], invalid: '2.5', coerced: [[' -5 ', -5], ['+6', 6], [-1, -1]] },
+  'positive-number': { valid: ['2.5', '3'], invalid: '0', coerced: [['.5', 0.5], [' 1.50 ', 1.5], [4, 4]] },
+  'non-negative-number': { valid: ['2.5', '3'], invalid: '-0.5', coerced: [['0', 0], [' 1. ', 1], [0.25, 0.25]] },
+  text: { valid: ['sample text', 'other text'], invalid: null, coerced: [['  padded text  ', 'padded text'], [42, '42'], [false, 'false']] },
+  path: { valid: ['/tmp/zmes-sample/file', '/tmp/zmes-sample/other'], invalid: 'first line\nsecond line', coerced: [['  /tmp/zmes-sample/padded  ', '/tmp/zmes-sample/padded']] },
+  host: { valid: ['db.example.net', '192.0.2.7'], invalid: 'bad host!', coerced: [[' Db.Example.NET ', 'Db.Example.NET'], ['[fd00::1]', '[fd00::1]']] },
+  'http-url': {
+    valid: ['https://zm.example/zm/index.php?view=image&eid=EVENTID', 'http://other.example/'],
+    invalid: 'ftp://zm.example/x',
+    coerced: [[' http://padded.example/ ', 'http://padded.example/']],
+  },
+  'mqtt-server': { valid: ['broker.example:1884', 'broker.example'], invalid: 'mqtt://broker:1883', coerced: [[' broker.example:1885 ', 'broker.example:1885']] },
+  'mqtt-topic': { valid: ['home/zm', 'other'], invalid: 'zm/#', coerced: [[' home/padded ', 'home/padded']] },
+  'log-level': { valid: ['debug', 'warn'], invalid: 'loud', coerced: [['WARNING', 'warn'], [' Error ', 'error']] },
+  'android-priority': { valid: ['normal', 'high'], invalid: 'urgent', coerced: [[' NORMAL ', 'normal']] },
+  'monitor-list': { valid: ['1,2,5', '7'], invalid: '1,x', coerced: [[' 1 , 2,5 ', '1,2,5'], [7, '7'], [['1', 2], '1,2']] },
+  'address-list': {
+    valid: ['172.30.32.2,10.0.0.0/8', 'fd00::/8'],
+    invalid: '10.0.0.0/33',
+    coerced: [[' 10.0.0.0/8 , FD00::/8 ', '10.0.0.0/8,fd00::/8'], [['192.0.2.1', '10.0.0.0/8'], '192.0.2.1,10.0.0.0/8']],
+  },
+  'channel-list': { valid: ['fcm,web', 'all'], invalid: 'fcm,sms', coerced: [[' FCM, web ', 'fcm,web'], ['NONE', 'none'], [['mqtt', 'api'], 'mqtt,api']] },
 };
 
 /** A valid text for the option whose coerced value differs from the option's default. */

@@ -5,25 +5,14 @@ import type { StoredUser } from '../../../../src/zm/auth/authenticator.js';
 import { VISIBLE_ALL, type MonitorVisibility } from '../../../../src/zm/auth/permissions.js';
 import { manualClock } from '../../../helpers/manual-clock.js';
 import { memoryLogger } from '../../../helpers/memory-log.js';
+import { storedUser } from '../../../helpers/stored-user.js';
 
 /**
  * The push visibility lookup and the batched re-check, against a directory whose answers and
  * failures the test controls (a real database cannot fail on demand between two calls).
  */
 function user(username: string, id: number, overrides: Partial<StoredUser> = {}): StoredUser {
-  return {
-    id,
-    username,
-    passwordHash: 'x',
-    enabled: true,
-    events: 'View',
-    monitors: 'View',
-    monitorIds: null,
-    roleId: null,
-    tokenMinExpiry: 0,
-    apiEnabled: true,
-    ...overrides,
-  };
+  return storedUser({ id, username, tokenMinExpiry: 0, ...overrides });
 }
 
 class StubDirectory implements AccessDirectory {

@@ -3,23 +3,12 @@ import assert from 'node:assert/strict';
 import { reviewAccess, sameVisibility, describeVisibility, type CurrentAccess } from '../../../../src/zm/auth/access-review.js';
 import type { AuthenticatedUser, StoredUser } from '../../../../src/zm/auth/authenticator.js';
 import { VISIBLE_ALL, VISIBLE_NONE, type MonitorVisibility } from '../../../../src/zm/auth/permissions.js';
+import { storedUser } from '../../../helpers/stored-user.js';
 
 const some = (...ids: number[]): MonitorVisibility => ({ kind: 'some', ids: new Set(ids) });
 
 function stored(overrides: Partial<StoredUser> = {}): StoredUser {
-  return {
-    id: 7,
-    username: 'alice',
-    passwordHash: '$2y$10$hash',
-    enabled: true,
-    events: 'View',
-    monitors: 'View',
-    monitorIds: null,
-    roleId: null,
-    tokenMinExpiry: 0,
-    apiEnabled: true,
-    ...overrides,
-  };
+  return storedUser({ passwordHash: '$2y$10$hash', tokenMinExpiry: 0, ...overrides });
 }
 
 const now = 1_800_000_000;
