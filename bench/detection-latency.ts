@@ -21,7 +21,7 @@ import { createPool } from 'mariadb';
 import { schema as configSchema } from '../src/config/schema.js';
 import { EventBus } from '../src/event-bus.js';
 import { createLogger, type Logger } from '../src/log/logger.js';
-import type { ZmesEvents } from '../src/notify/types.js';
+import type { ZmesEvents } from '../src/domain/bus-events.js';
 import { ZmSimulator } from '../dev/sim/zm-simulator.js';
 import { ZmDatabase } from '../src/zm/db.js';
 import { EventDetection } from '../src/zm/event-detection.js';

@@ -20,19 +20,20 @@ import { parseAddressList } from './config/formats.js';
 import { SessionHandler } from './ws/session-handler.js';
 import type { Session } from './ws/session.js';
 import { EventBus } from './event-bus.js';
-import type { ZmesEvents } from './notify/types.js';
+import type { ZmesEvents } from './domain/bus-events.js';
 import { NotificationPipeline } from './notify/pipeline.js';
 import { WsChannel } from './notify/channels/ws-channel.js';
 import { WsReplay } from './notify/channels/ws-replay.js';
 import { EventDetection, eventDetectionOptions } from './zm/event-detection.js';
-import { createMqttChannel } from './mqtt/publisher.js';
-import type { Service } from './lifecycle.js';
+import { createMqttChannel } from './notify/channels/mqtt-channel.js';
+import type { Channel } from './notify/channels/channel.js';
+import { ApiPushChannel, apiPushOptionsFrom } from './notify/channels/api-push-channel.js';
 import type { App as FirebaseApp } from 'firebase-admin/app';
 import { TokenStore } from './tokens/token-store.js';
 import { createFcmSender } from './push/fcm-sender.js';
 import type { ProxyTransportOptions } from './push/fcm-proxy.js';
 import { buildPictureUrl, payloadOptionsFromConfig } from './push/fcm-payload.js';
-import { PushDevices } from './push/push-devices.js';
+import { PushDevices } from './notify/channels/push-devices.js';
 import { FcmChannel } from './notify/channels/fcm-channel.js';
 import { AccessRecheck } from './zm/auth/access-recheck.js';
 import { enforceAccess } from './ws/access-enforcer.js';
@@ -213,14 +214,13 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
     tokenStore && sender && devices
       ? new FcmChannel(bus, tokenStore, sender, devices, payloadOptions, access.visibilityOf, push)
       : undefined;
-  pipeline.start();
-  wsChannel.start();
-  replay.start();
-  fcmChannel?.start();
-  const detection = new EventDetection(db, schema, bus, eventDetectionOptions(config), log.child('events'), clock);
-  // Channels start before detection so that no event is emitted into an unsubscribed bus.
-  const channels: Service[] = [];
+  const channels: Channel[] = [wsChannel];
+  if (fcmChannel) channels.push(fcmChannel);
   if (config.mqtt.enable) channels.push(createMqttChannel(config, bus, log.child('mqtt'), clock));
+  const { options: apiPush, warnings: apiPushWarnings } = apiPushOptionsFrom(config);
+  for (const warning of apiPushWarnings) log.warn(warning);
+  if (apiPush) channels.push(new ApiPushChannel(bus, notifyStages.hooks, apiPush, log.child('api')));
+  const detection = new EventDetection(db, schema, bus, eventDetectionOptions(config), log.child('events'), clock);
 
   const runner = new ServiceRunner(log);
   try {
@@ -232,7 +232,11 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
       ...(sender ? [sender] : []),
       server,
       access,
+      // The pipeline and the channels start before detection, so that no event is emitted into an
+      // unsubscribed bus, and stop after it (reverse order), so that none is left half delivered.
+      pipeline,
       ...channels,
+      replay,
       detection,
     ]);
   } catch (err) {
@@ -253,10 +257,6 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
     access,
     stop: async () => {
       log.info('zmes stopping');
-      pipeline.stop();
-      wsChannel.stop();
-      replay.stop();
-      await fcmChannel?.stop();
       await runner.stop();
       monitorIds.dispose();
       log.info('zmes stopped');

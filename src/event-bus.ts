@@ -5,7 +5,7 @@ import { errorMessage } from './errors.js';
  * Typed in-process events. `on` returns a disposer; a listener that throws (or rejects) is
  * logged and contained, so one failing channel never stops the others.
  */
-export class EventBus<Events extends { [name: string]: unknown }> {
+export class EventBus<Events extends object> {
   private readonly listeners = new Map<keyof Events, Set<(payload: never) => unknown>>();
 
   constructor(private readonly log: Logger) {}

@@ -10,7 +10,7 @@
  *   by loading the configuration with it, stored, and applied at the next start.
  */
 import { escontrolGetFrame, escontrolNotSupportedFrame, escontrolSuccessFrame } from '../ws/frames.js';
-import { sanitiseEcho, type JsonObject, type JsonValue } from '../ws/protocol.js';
+import { sanitiseEcho, type JsonObject, type JsonValue } from '../domain/json.js';
 import type { OptionKey } from '../config/schema.js';
 import { isSensitiveKey, resolveEditKey } from './edit-keys.js';
 import { storeJson, type EscontrolState, type MonitorMode } from './overrides-store.js';

@@ -7,12 +7,12 @@
  * The classic server kept a Perl Storable file, which cannot be read here; a JSON file is the
  * documented replacement. The parsing and serialising are pure; `EscontrolStore` adds the file.
  */
-import { readFileSync } from 'node:fs';
 import { errorMessage } from '../errors.js';
 import type { Service } from '../lifecycle.js';
 import type { Logger } from '../log/logger.js';
 import { setAside, writeFileAtomic } from '../state/atomic-file.js';
-import type { JsonObject } from '../ws/protocol.js';
+import type { JsonObject } from '../domain/json.js';
+import { readTextIfExists, withoutBom } from '../state/text-file.js';
 
 /** 1 = notify even when rules would mute (device filters still apply), 0 = normal, -1 = mute. */
 export type MonitorMode = -1 | 0 | 1;
@@ -47,7 +47,7 @@ function toMode(value: unknown): MonitorMode | undefined {
  * is dropped with a warning), strict on the whole (not JSON, or not an object: `ok: false`).
  */
 export function parseStoreText(text: string): ParsedStore {
-  const trimmed = text.replace(/^\uFEFF/, '').trim();
+  const trimmed = withoutBom(text).trim();
   if (trimmed === '') return { ok: true, state: EMPTY_STATE, warnings: [] };
   let json: unknown;
   try {
@@ -105,13 +105,13 @@ export interface StoreFileRead {
 
 /** Reads the file without changing anything on disk (startup overrides, before the store runs). */
 export function readStoreFile(path: string): StoreFileRead {
-  let text: string;
+  let text: string | null;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readTextIfExists(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: EMPTY_STATE, warnings: [], unusable: false };
     return { state: EMPTY_STATE, warnings: [`cannot read the escontrol file ${path}: ${errorMessage(err)}`], unusable: true };
   }
+  if (text === null) return { state: EMPTY_STATE, warnings: [], unusable: false };
   const parsed = parseStoreText(text);
   if (!parsed.ok) return { state: EMPTY_STATE, warnings: [`escontrol file ${path} is unusable: ${parsed.error}`], unusable: true };
   return { state: parsed.state, warnings: parsed.warnings.map((w) => `escontrol file ${path}: ${w}`), unusable: false };

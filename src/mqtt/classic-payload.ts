@@ -2,8 +2,8 @@
  * The classic event server's MQTT message (classic-config.md §10), kept byte-for-byte in shape:
  * users' Home Assistant automations parse `<topic>/<MonitorId>` and its fields.
  */
-import type { Notification } from '../notify/types.js';
-import type { JsonValue } from '../ws/protocol.js';
+import type { Notification } from '../domain/notification.js';
+import type { JsonValue } from '../domain/json.js';
 
 export interface ClassicMqttMessage {
   readonly monitor: string;

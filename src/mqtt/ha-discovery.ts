@@ -1,7 +1,7 @@
 /**
  * Home Assistant MQTT discovery configs (pure): one device for zmes itself, one per monitor.
  * The payloads are canonical JSON (keys sorted at every level), so the same input always
- * gives the same bytes and the publisher can re-send a config only when it really changed.
+ * gives the same bytes and the MQTT channel can re-send a config only when it really changed.
  *
  * Per monitor (device "<MonitorName>", via the zmes device):
  *   binary_sensor  Motion      ON at an event's start, OFF at its end (or after motion_timeout)
@@ -10,7 +10,7 @@
  * For zmes (device "ZoneMinder event server"):
  *   binary_sensor  Status      connectivity, from the availability topic
  */
-import type { JsonObject, JsonValue } from '../ws/protocol.js';
+import type { JsonObject, JsonValue } from '../domain/json.js';
 import type { HaComponent, TopicLayout } from './topics.js';
 
 export const AVAILABLE = 'online';

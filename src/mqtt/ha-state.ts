@@ -2,7 +2,7 @@
  * State payloads of the Home Assistant entities (pure). The per-monitor record is what the
  * publisher remembers, so it can re-send every state after a reconnect or Home Assistant's birth.
  */
-import type { JsonObject } from '../ws/protocol.js';
+import type { JsonObject } from '../domain/json.js';
 import { canonicalJson, MOTION_OFF, MOTION_ON, type HaEventType } from './ha-discovery.js';
 
 export type LastEventState = 'open' | 'ended' | 'deleted' | 'abandoned';

@@ -14,7 +14,7 @@ import type { Config } from '../config/load.js';
 import { parseHostPort } from '../config/formats.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { backoffDelay, type BackoffPolicy } from '../zm/backoff.js';
+import { backoffDelay, type BackoffPolicy } from '../backoff.js';
 import { AVAILABLE, NOT_AVAILABLE } from './ha-discovery.js';
 import { DEFAULT_OFFLINE_QUEUE, OfflineQueue, type OfflineQueueLimits, type QueueLosses } from './offline-queue.js';
 import { slugify, topicLayout } from './topics.js';
@@ -254,7 +254,7 @@ export interface InboundMessage {
   readonly retained: boolean;
 }
 
-/** What the publisher needs from a broker connection (a fake in unit tests, MqttConnection for real). */
+/** What the MQTT channel needs from a broker connection (a fake in unit tests, MqttConnection for real). */
 export interface MqttLink {
   readonly connected: boolean;
   start(): Promise<void>;
@@ -533,7 +533,9 @@ export class MqttConnection implements MqttLink {
   private async tlsOptions(): Promise<Partial<IClientOptions>> {
     const tls = this.settings.tls;
     if (tls === null) return {};
-    const [ca, cert, key] = await Promise.all([tls.ca, tls.cert, tls.key].map((path) => (path === null ? null : readFile(path))));
+    const [ca, cert, key] = await Promise.all(
+      [tls.ca, tls.cert, tls.key].map((path) => (path === null ? Promise.resolve(null) : readFile(path))),
+    );
     return {
       ...(ca ? { ca } : {}),
       ...(cert ? { cert } : {}),

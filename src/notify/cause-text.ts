@@ -1,4 +1,4 @@
-import type { Phase } from './types.js';
+import type { Phase } from '../domain/notification.js';
 
 /** What the cause text is made from: ZoneMinder's `Events.Cause` and `Events.Notes`. */
 export interface CauseSource {

@@ -6,9 +6,11 @@
 import { causeText } from './cause-text.js';
 import type { EventBus } from '../event-bus.js';
 import type { Logger } from '../log/logger.js';
-import { buildAlarmFrames } from '../ws/frames.js';
-import type { JsonObject, JsonValue } from '../ws/protocol.js';
-import type { ChannelName, Notification, Phase, ZmEvent, ZmEventChange, ZmesEvents } from './types.js';
+import type { Service } from '../lifecycle.js';
+import type { JsonObject, JsonValue } from '../domain/json.js';
+import type { ChannelName, Notification, Phase } from '../domain/notification.js';
+import type { ZmEvent, ZmEventChange } from '../domain/zm-event.js';
+import type { ZmesEvents } from '../domain/bus-events.js';
 
 export const ALL_CHANNELS: ReadonlySet<ChannelName> = new Set<ChannelName>(['web', 'fcm', 'mqtt', 'api']);
 
@@ -19,7 +21,7 @@ export interface PipelineOptions {
   causeFromNotes: boolean;
 }
 
-/** What stages work on before the frames are built. */
+/** What stages work on before the notification is frozen. */
 export interface DraftNotification {
   readonly phase: Phase;
   readonly event: ZmEvent;
@@ -36,7 +38,8 @@ export type NotificationStage = (draft: DraftNotification) => DraftNotification 
 
 export type PictureUrl = (event: ZmEvent, phase: Phase) => string | undefined;
 
-export class NotificationPipeline {
+export class NotificationPipeline implements Service {
+  readonly name = 'notification pipeline';
   private readonly stages: NotificationStage[] = [];
   private dispose: (() => void) | undefined;
   /** Per event, the tail of its work: an end must not overtake a start whose hook still runs. */
@@ -54,13 +57,16 @@ export class NotificationPipeline {
     this.stages.push(stage);
   }
 
-  start(): void {
+  start(): Promise<void> {
     this.dispose ??= this.bus.on('zm:event', (change) => this.handle(change));
+    return Promise.resolve();
   }
 
-  stop(): void {
+  /** Unsubscribes; events already inside finish through the stages (their hooks stop with them). */
+  stop(): Promise<void> {
     this.dispose?.();
     this.dispose = undefined;
+    return Promise.resolve();
   }
 
   /** Handles changes of one event in order; different events proceed in parallel. */
@@ -115,16 +121,6 @@ function phaseOf(change: ZmEventChange): Phase | null {
 }
 
 function freeze(draft: DraftNotification, detectedAt: number): Notification {
-  const frames = buildAlarmFrames({
-    monitorName: draft.event.monitorName,
-    monitorId: draft.event.monitorId,
-    eventId: draft.event.eventId,
-    cause: draft.cause,
-    phase: draft.phase,
-    detectionJson: draft.detectionJson,
-    rulesObject: draft.rulesObject,
-    ...(draft.picture !== undefined ? { picture: draft.picture } : {}),
-  });
   return Object.freeze({
     phase: draft.phase,
     event: draft.event,
@@ -134,7 +130,6 @@ function freeze(draft: DraftNotification, detectedAt: number): Notification {
     picture: draft.picture,
     hookValue: draft.hookValue,
     channels: new Set(draft.channels),
-    frames,
     detectedAt,
   });
 }

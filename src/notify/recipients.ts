@@ -4,9 +4,9 @@
  */
 import type { MonitorVisibility } from '../zm/auth/permissions.js';
 import { canSee } from '../zm/auth/permissions.js';
-import type { MonitorFilter } from '../ws/protocol.js';
-import { filterInterval } from '../ws/protocol.js';
-import type { Phase } from './types.js';
+import type { MonitorFilter } from '../domain/monitor-filter.js';
+import { filterInterval } from '../domain/monitor-filter.js';
+import type { Phase } from '../domain/notification.js';
 
 export type Verdict = 'send' | 'not-permitted' | 'filtered' | 'throttled';
 

@@ -3,6 +3,8 @@
  * Recorded only when something was really sent (classic defect #7). Keys are the push token
  * for devices with one, else a per-connection key that dies with the connection.
  */
+import { LRUCache } from 'lru-cache';
+
 export interface LastSentStore {
   get(key: string, monitorId: number): number | undefined;
   set(key: string, monitorId: number, at: number): void;
@@ -11,9 +13,11 @@ export interface LastSentStore {
 
 /** In-memory store, bounded so that churn of connections cannot grow it without end. */
 export class MemoryLastSent implements LastSentStore {
-  private readonly entries = new Map<string, Map<number, number>>();
+  private readonly entries: LRUCache<string, Map<number, number>>;
 
-  constructor(private readonly maxKeys = 100_000) {}
+  constructor(maxKeys = 100_000) {
+    this.entries = new LRUCache({ max: maxKeys });
+  }
 
   get(key: string, monitorId: number): number | undefined {
     return this.entries.get(key)?.get(monitorId);
@@ -24,10 +28,6 @@ export class MemoryLastSent implements LastSentStore {
     if (!perMonitor) {
       perMonitor = new Map();
       this.entries.set(key, perMonitor);
-      if (this.entries.size > this.maxKeys) {
-        const oldest = this.entries.keys().next().value;
-        if (oldest !== undefined) this.entries.delete(oldest);
-      }
     }
     perMonitor.set(monitorId, at);
   }

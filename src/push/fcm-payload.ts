@@ -11,8 +11,9 @@
 import type { TokenMessage } from 'firebase-admin/messaging';
 import type { Config } from '../config/schema.js';
 import { maskUrlCredentials } from '../config/credentials.js';
-import type { ClientKind, JsonObject, JsonValue } from '../ws/protocol.js';
-import type { Notification, Phase } from '../notify/types.js';
+import type { ClientKind } from '../domain/device.js';
+import type { JsonObject, JsonValue } from '../domain/json.js';
+import type { Notification, Phase } from '../domain/notification.js';
 import { createStrftime, resolveDateLocale, type Strftime } from './strftime.js';
 
 /** Identifiers the apps and the OS know; keep them byte-identical (protocol.md §15.10). */

@@ -16,7 +16,7 @@ import { systemClock, type Clock, type Timer } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import type { Service } from '../lifecycle.js';
 import { maskToken, type Logger } from '../log/logger.js';
-import { backoffDelay, type BackoffPolicy } from '../zm/backoff.js';
+import { backoffDelay, type BackoffPolicy } from '../backoff.js';
 import { DirectTransport } from './fcm-direct.js';
 import type { PushOutcome, PushStatus } from './fcm-errors.js';
 import type { PayloadOptions, PushRequest } from './fcm-payload.js';

@@ -9,12 +9,12 @@
  *
  * An unreadable file is set aside (kept for inspection) and treated as a first start.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../clock.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { setAside, writeFileAtomic } from './atomic-file.js';
+import { readTextIfExists } from './text-file.js';
 
 export const CURSOR_FILE_FORMAT = 1;
 
@@ -85,11 +85,11 @@ export class CursorStore {
 
   /** The stored state; null on a first start (no file) or when the file was unreadable (set aside). */
   load(): (CursorState & { savedAt: string | null }) | null {
-    let text: string;
+    let text: string | null;
     try {
-      text = readFileSync(this.path, 'utf8');
+      text = readTextIfExists(this.path);
+      if (text === null) return null;
     } catch (err) {
-      if ((err as { code?: unknown }).code === 'ENOENT') return null;
       // Unreadable for another reason (permissions, I/O): starting over is better than not starting.
       this.log.warn(`cannot read ${this.path} (${errorMessage(err)}); starting as if for the first time`);
       return null;

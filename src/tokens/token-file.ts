@@ -5,7 +5,8 @@
  * have been written by the Perl server (numbers as strings, missing fields), and one bad entry
  * must never cost the other devices their registration.
  */
-import type { ClientKind } from '../ws/protocol.js';
+import type { ClientKind } from '../domain/device.js';
+import { withoutBom } from '../state/text-file.js';
 
 export type PushState = 'enabled' | 'disabled';
 
@@ -229,7 +230,7 @@ function parseLines(text: string, month: number): ParsedTokenFile {
 
 /** Reads a token file's text. `month` (0–11) starts counters that are missing or unreadable. */
 export function parseTokenFile(text: string, month: number): ParsedTokenFile {
-  const trimmed = text.replace(/^\uFEFF/, '').trim();
+  const trimmed = withoutBom(text).trim();
   if (trimmed === '') return { kind: 'empty', records: [], warnings: [] };
   let json: unknown;
   try {

@@ -8,15 +8,17 @@
  * removed token are ignored, so a removal is final until the device registers again (classic
  * defect #19: a counter flush brought deleted tokens back as "all monitors, enabled").
  */
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { systemClock, type Clock, type Timer } from '../clock.js';
 import { errorMessage } from '../errors.js';
 import type { Service } from '../lifecycle.js';
 import { maskToken, type Logger } from '../log/logger.js';
 import { setAside, writeFileAtomic } from '../state/atomic-file.js';
-import { parseMonitorFilter, type ClientKind, type MonitorFilter } from '../ws/protocol.js';
+import { parseMonitorFilter, type MonitorFilter } from '../domain/monitor-filter.js';
+import { type ClientKind } from '../domain/device.js';
 import { parseTokenFile, serializeTokenFile, type PushState, type TokenRecord } from './token-file.js';
+import { readTextIfExists } from '../state/text-file.js';
 
 export type { PushState, TokenRecord, Invocations } from './token-file.js';
 
@@ -195,19 +197,19 @@ export class TokenStore implements Service {
     this.perUser.clear();
     this.writesDisabled = false;
     this.removeStaleTempFiles();
-    let text: string;
+    let text: string | null;
     try {
-      text = readFileSync(this.path, 'utf8');
+      text = readTextIfExists(this.path);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        this.log.info(`token file ${this.path} does not exist yet; it is created at the first registration`);
-        return { count: 0, source: 'missing' };
-      }
       this.writesDisabled = true;
       this.log.error(
         `cannot read token file ${this.path} (${errorMessage(err)}); push registrations are kept in memory only and the file is left untouched`,
       );
       return { count: 0, source: 'unreadable' };
+    }
+    if (text === null) {
+      this.log.info(`token file ${this.path} does not exist yet; it is created at the first registration`);
+      return { count: 0, source: 'missing' };
     }
 
     const parsed = parseTokenFile(text, this.month());
@@ -442,7 +444,8 @@ export class TokenStore implements Service {
       return; // no directory yet
     }
     for (const name of names) {
-      if (!name.startsWith(prefix) || !name.endsWith('.tmp') || !/^\.\S+\.\d+\.[0-9a-f]+\.tmp$/.test(name)) continue;
+      // Only our own temp names (atomic-file.ts): `.<file>.<pid>.<hex>.tmp`, whatever <file> contains.
+      if (!name.startsWith(prefix) || !/^\d+\.[0-9a-f]+\.tmp$/.test(name.slice(prefix.length))) continue;
       try {
         rmSync(join(dir, name), { force: true });
       } catch (err) {

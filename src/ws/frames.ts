@@ -5,7 +5,8 @@
  * once per event and phase and never mutated (classic defect #12 mutated a shared object).
  */
 import { PROTOCOL_VERSION, ZMES_VERSION } from '../version.js';
-import { sanitiseEcho, type JsonObject, type JsonValue, type RejectionReason } from './protocol.js';
+import { type RejectionReason } from './protocol.js';
+import { sanitiseEcho, type JsonObject, type JsonValue } from '../domain/json.js';
 
 type Status = 'Success' | 'Fail';
 

@@ -20,13 +20,8 @@
  *   unknown key) are never validated and never cause a rejection.
  */
 import { Ajv, type JSONSchemaType, type ValidateFunction, type ErrorObject } from 'ajv';
-
-// ---------------------------------------------------------------------------------------------
-// JSON value types (also used by the frame builders)
-
-export type JsonPrimitive = string | number | boolean | null;
-export type JsonValue = JsonPrimitive | readonly JsonValue[] | { readonly [key: string]: JsonValue };
-export type JsonObject = { readonly [key: string]: JsonValue };
+import { sanitiseEcho, type JsonObject } from '../domain/json.js';
+import { isPushPlatform, type ClientKind, type DeviceRegistration } from '../domain/device.js';
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -43,15 +38,6 @@ export interface ClientSignals {
   readonly profile: boolean;
 }
 
-export type ClientKind = 'zmninja' | 'zmninjang' | 'unknown';
-
-/** The platforms a push token frame may name; a push carries the matching android or apns block. */
-export const PUSH_PLATFORMS = ['android', 'ios'] as const;
-export type PushPlatform = (typeof PUSH_PLATFORMS)[number];
-
-export function isPushPlatform(value: string): value is PushPlatform {
-  return (PUSH_PLATFORMS as readonly string[]).includes(value);
-}
 
 interface MessageBase {
   readonly signals: ClientSignals;
@@ -103,21 +89,10 @@ export interface UnknownControlMessage extends MessageBase {
 }
 
 /** `push`/`token` with a non-empty token and a platform. */
-export interface PushTokenMessage extends MessageBase {
+/** A token frame: the device registration (domain/device.ts) as the protocol carries it. */
+export interface PushTokenMessage extends MessageBase, DeviceRegistration {
   readonly kind: 'push-token';
   readonly event: 'push';
-  readonly token: string;
-  readonly platform: PushPlatform;
-  /** `""` and absent are `enabled`, as in the classic server; other values are refused (BADSTATE). */
-  readonly state: 'enabled' | 'disabled';
-  /**
-   * The list to store, or `undefined` to keep the stored one: absent, `""` and `"-1"` all
-   * mean "keep" in a token frame (§3.6, quirk 4), unlike in auth and filter frames.
-   */
-  readonly monlist: string | undefined;
-  readonly intlist: string | undefined;
-  /** zmNinjaNg profile name, at most PROFILE_MAX_CHARS code points (longer is truncated). */
-  readonly profile: string | undefined;
 }
 
 export interface PushBadgeMessage extends MessageBase {
@@ -226,7 +201,6 @@ export const DEFAULT_MAX_ITEMS = 1000;
 export const PROFILE_MAX_CHARS = 128;
 /** APNs stores the badge in a 32-bit integer; larger values are refused as BADBADGE. */
 export const BADGE_MAX = 0x7fffffff;
-const ECHO_MAX_CHARS = 32;
 
 // ---------------------------------------------------------------------------------------------
 // Schemas: compiled once at module load. Extra keys are always allowed (additionalProperties:
@@ -410,21 +384,6 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-/** A short printable-ASCII rendering of an untrusted value, safe to echo and to log. */
-export function sanitiseEcho(value: unknown, maxChars = ECHO_MAX_CHARS): string {
-  let text: string;
-  if (typeof value === 'string') text = value;
-  else if (typeof value === 'number' || typeof value === 'boolean') text = String(value);
-  else return '';
-  let out = '';
-  for (const ch of text) {
-    if (out.length >= maxChars) break;
-    const code = ch.codePointAt(0) ?? 0;
-    out += code >= 0x20 && code <= 0x7e ? ch : '?';
-  }
-  return out;
-}
 
 function toText(value: Text | undefined): string | undefined {
   return value ?? undefined;
@@ -734,75 +693,4 @@ function parseEscontrol(
     signals,
     topLevelToken,
   });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Monitor filter (protocol.md §7)
-
-/**
- * Which monitors a connection wants and the minimum seconds between two notifications per
- * monitor (0 = no throttling). `all` also means no throttling at all (quirk 5).
- */
-export type MonitorFilter =
-  | { readonly kind: 'all' }
-  | { readonly kind: 'some'; readonly intervals: ReadonlyMap<number, number> };
-
-export interface MonitorFilterParse {
-  readonly filter: MonitorFilter;
-  /** One line per ignored entry, for a log line; empty when the lists were clean. */
-  readonly warnings: readonly string[];
-}
-
-export const ALL_MONITORS: MonitorFilter = Object.freeze({ kind: 'all' });
-
-const DIGITS = /^\d{1,15}$/;
-
-/**
- * Reads monlist/intlist as the classic server did: `""`, missing or `"-1"` = all monitors;
- * otherwise ids paired by position with intervals; a missing or empty interval is 0; invalid
- * entries are skipped (their position still counts for the pairing) and reported.
- */
-export function parseMonitorFilter(monlist: string | undefined, intlist: string | undefined): MonitorFilterParse {
-  const mon = monlist?.trim() ?? '';
-  if (mon === '' || mon === '-1') return { filter: ALL_MONITORS, warnings: [] };
-  const warnings: string[] = [];
-  const ids = mon.split(',');
-  const secs = intlist === undefined || intlist.trim() === '' ? [] : intlist.split(',');
-  const intervals = new Map<number, number>();
-  ids.forEach((rawId, index) => {
-    const idText = rawId.trim();
-    if (idText === '') return; // "1,,2" or a trailing comma: nothing to warn about
-    const id = DIGITS.test(idText) ? Number(idText) : NaN;
-    if (!Number.isSafeInteger(id) || id <= 0) {
-      warnings.push(`monlist entry ${index + 1} ${JSON.stringify(sanitiseEcho(idText))} is not a monitor id; ignored`);
-      return;
-    }
-    if (intervals.has(id)) {
-      warnings.push(`monitor ${id} listed twice in monlist; the first interval is used`);
-      return;
-    }
-    intervals.set(id, parseInterval(secs[index], index, warnings));
-  });
-  if (secs.length > ids.length) {
-    warnings.push(`intlist has ${secs.length} entries for ${ids.length} monitors; extra intervals ignored`);
-  }
-  return { filter: { kind: 'some', intervals }, warnings };
-}
-
-function parseInterval(raw: string | undefined, index: number, warnings: string[]): number {
-  const text = raw?.trim() ?? '';
-  if (text === '') return 0;
-  if (DIGITS.test(text)) return Number(text);
-  warnings.push(`intlist entry ${index + 1} ${JSON.stringify(sanitiseEcho(text))} is not a number of seconds; 0 used`);
-  return 0;
-}
-
-/** Whether the filter lets events of this monitor through. */
-export function filterIncludes(filter: MonitorFilter, monitorId: number): boolean {
-  return filter.kind === 'all' || filter.intervals.has(monitorId);
-}
-
-/** Minimum seconds between notifications for this monitor; `undefined` when filtered out. */
-export function filterInterval(filter: MonitorFilter, monitorId: number): number | undefined {
-  return filter.kind === 'all' ? 0 : filter.intervals.get(monitorId);
 }

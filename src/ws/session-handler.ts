@@ -6,18 +6,10 @@ import type { LoginLimiter } from '../zm/auth/login-limiter.js';
 import type { Connection } from './connection.js';
 import type { ConnectionHandler } from './server.js';
 import { newSession, type PushRegistration, type Session } from './session.js';
-import {
-  clientKindFromSignals,
-  mergeSignals,
-  parseClientFrame,
-  parseMonitorFilter,
-  type AuthMessage,
-  type ClientMessage,
-  type EscontrolAuthMessage,
-  type EscontrolMessage,
-  type JsonObject,
-  type PushTokenMessage,
-} from './protocol.js';
+import { clientKindFromSignals, mergeSignals, parseClientFrame, type AuthMessage, type ClientMessage, type EscontrolAuthMessage, type EscontrolMessage, type PushTokenMessage } from './protocol.js';
+import { parseMonitorFilter } from '../domain/monitor-filter.js';
+import type { DeviceRegistration } from '../domain/device.js';
+import { type JsonObject } from '../domain/json.js';
 import * as frames from './frames.js';
 
 export interface SessionHandlerOptions {
@@ -32,7 +24,7 @@ export interface SessionHandlerOptions {
 /** Hooks for the modules that build on sessions (push registry, fan-out). */
 export interface SessionListener {
   authenticated?(connection: Connection<Session>): void;
-  tokenRegistered?(connection: Connection<Session>, registration: PushRegistration, message: PushTokenMessage): void;
+  tokenRegistered?(connection: Connection<Session>, registration: PushRegistration, message: DeviceRegistration): void;
   badgeSet?(connection: Connection<Session>, badge: number, topLevelToken: string | undefined): void;
   filterChanged?(connection: Connection<Session>, lists: { monlist: string; intlist: string }): void;
   closed?(connection: Connection<Session>): void;

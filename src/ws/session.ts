@@ -1,7 +1,10 @@
 import type { Timer } from '../clock.js';
 import type { AuthenticatedUser } from '../zm/auth/authenticator.js';
-import type { ClientKind, ClientMessage, ClientSignals, MonitorFilter } from './protocol.js';
-import { ALL_MONITORS, NO_SIGNALS } from './protocol.js';
+import type { ClientMessage, ClientSignals } from './protocol.js';
+import type { ClientKind } from '../domain/device.js';
+import type { MonitorFilter } from '../domain/monitor-filter.js';
+import { NO_SIGNALS } from './protocol.js';
+import { ALL_MONITORS } from '../domain/monitor-filter.js';
 
 /** A push registration made on this connection (persistence and delivery: push issue). */
 export interface PushRegistration {

@@ -21,7 +21,8 @@ import { ZmesError, errorMessage, isZmesError } from '../errors.js';
 import type { Service } from '../lifecycle.js';
 import type { Logger } from '../log/logger.js';
 import { accessDeniedAdvice, describeLocation, resolveDbLocation, type DbLocation } from './db-location.js';
-import { DEFAULT_BACKOFF, OutageGate, type BackoffPolicy, type OutageTransition, type Ticket } from './backoff.js';
+import { DEFAULT_BACKOFF, OutageGate, type BackoffPolicy, type OutageTransition, type Ticket } from '../backoff.js';
+import { deferred } from '../deferred.js';
 
 export interface DbSettings {
   host: string;
@@ -445,13 +446,6 @@ export class ZmDatabase implements Service, SqlReader {
   }
 }
 
-function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
-}
 
 /** The server could not be reached, hung up, or refuses our credentials (e.g. after a password change). */
 function isUnreachable(err: unknown): boolean {

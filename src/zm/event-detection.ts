@@ -20,13 +20,15 @@ import { ZmesError } from '../errors.js';
 import type { EventBus } from '../event-bus.js';
 import type { Service } from '../lifecycle.js';
 import type { Logger } from '../log/logger.js';
-import type { MonitorInfo, ZmEventChange, ZmesEvents } from '../notify/types.js';
+import type { MonitorInfo, ZmEventChange } from '../domain/zm-event.js';
+import type { ZmesEvents } from '../domain/bus-events.js';
 import { CursorStore, cursorFilePath, type CursorState } from '../state/cursor-store.js';
 import { formatDuration, type SqlReader } from './db.js';
 import { DEFAULT_ABANDON_AFTER_SEC, EventDetector, type ApplyOutcome, type DetectorNotice, type DetectorOptions } from './event-detector.js';
 import { EventsReader, cursorIsAhead, runPollLoop, type AvailabilityWaiter, type IdRange } from './events-poller.js';
 import { MonitorsRepo, describeMonitor } from './monitors-repo.js';
 import type { ZmSchema } from './schema.js';
+import { deferred } from '../deferred.js';
 
 /** How often a running server checks that the database did not go back in time (restore). */
 export const CURSOR_CHECK_INTERVAL_MS = 60_000;
@@ -317,10 +319,3 @@ export class EventDetection implements Service {
   }
 }
 
-function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
-}

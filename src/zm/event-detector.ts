@@ -13,7 +13,7 @@
  * with the rows), because both come from the same host and the container's clock may drift from
  * it; gap expiry and monitor-reload waits use the caller's clock (`now`, ms).
  */
-import type { MonitorInfo, ZmEvent, ZmEventChange } from '../notify/types.js';
+import type { MonitorInfo, ZmEvent, ZmEventChange } from '../domain/zm-event.js';
 import type { EventRow } from './rows.js';
 
 /** How long an open event is followed before it counts as abandoned (the classic worker's hour). */

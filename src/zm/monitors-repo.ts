@@ -20,7 +20,8 @@ import type { Clock, Timer } from '../clock.js';
 import { errorMessage } from '../errors.js';
 import type { EventBus } from '../event-bus.js';
 import type { Logger } from '../log/logger.js';
-import type { MonitorInfo, ZmesEvents } from '../notify/types.js';
+import type { MonitorInfo } from '../domain/zm-event.js';
+import type { ZmesEvents } from '../domain/bus-events.js';
 import type { SqlReader } from './db.js';
 import type { MonitorSnapshot } from './event-detector.js';
 import { monitorSelectList, parseMonitorRow, type MonitorRow, type Parsed } from './rows.js';
@@ -141,7 +142,8 @@ export class MonitorsRepo {
   async load(): Promise<void> {
     if (this.inFlight) {
       await this.inFlight.catch(() => undefined);
-      if (this.inFlight) return this.inFlight;
+      // Read again after the await (TypeScript still narrows it): a newer load may have started.
+      if (this.inFlight !== null) return this.inFlight;
     }
     const work = this.fetch().finally(() => {
       if (this.inFlight === work) this.inFlight = null;

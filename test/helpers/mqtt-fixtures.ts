@@ -7,9 +7,9 @@ import { manualClock as sharedManualClock, type ManualClock } from './manual-clo
 import { DEFAULT_RECONNECT, type MqttSettings } from '../../src/mqtt/mqtt-client.js';
 import { DEFAULT_OFFLINE_QUEUE } from '../../src/mqtt/offline-queue.js';
 import { topicLayout } from '../../src/mqtt/topics.js';
-import type { ChannelName, Notification, Phase, ZmEvent } from '../../src/notify/types.js';
-import { buildAlarmFrames } from '../../src/ws/frames.js';
-import type { JsonValue } from '../../src/ws/protocol.js';
+import type { ChannelName, Notification, Phase } from '../../src/domain/notification.js';
+import type { ZmEvent } from '../../src/domain/zm-event.js';
+import type { JsonValue } from '../../src/domain/json.js';
 
 export function zmEvent(overrides: Partial<ZmEvent> = {}): ZmEvent {
   return {
@@ -50,15 +50,6 @@ export function notification(input: NotificationInput = {}): Notification {
     picture: input.picture,
     hookValue: input.hookValue ?? 0,
     channels: new Set(input.channels ?? ['web', 'fcm', 'mqtt', 'api']),
-    frames: buildAlarmFrames({
-      monitorName: event.monitorName,
-      monitorId: event.monitorId,
-      eventId: event.eventId,
-      cause,
-      phase,
-      detectionJson,
-      ...(input.picture !== undefined ? { picture: input.picture } : {}),
-    }),
     detectedAt: 0,
   };
 }

@@ -1,6 +1,7 @@
 /** Notifications, payload options and push requests for the push tests and the benchmark. */
 import { manualClock, type ManualClock } from './manual-clock.js';
-import type { Notification, Phase, ZmEvent } from '../../src/notify/types.js';
+import type { Notification, Phase } from '../../src/domain/notification.js';
+import type { ZmEvent } from '../../src/domain/zm-event.js';
 import type { PayloadOptions, PushContent, PushRequest, PushTarget } from '../../src/push/fcm-payload.js';
 import { buildPushContent } from '../../src/push/fcm-payload.js';
 import { createStrftime } from '../../src/push/strftime.js';
@@ -33,7 +34,6 @@ export function makeNotification(overrides: { phase?: Phase; cause?: string; pic
     picture: overrides.picture,
     hookValue: 0,
     channels: new Set(['web', 'fcm', 'mqtt', 'api']),
-    frames: { normal: '{}', supplementary: '{}' },
     detectedAt: DETECTED_AT,
   };
 }

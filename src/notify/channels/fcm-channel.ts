@@ -5,11 +5,13 @@ import type { PayloadOptions } from '../../push/fcm-payload.js';
 import { buildPushContent } from '../../push/fcm-payload.js';
 import type { FcmSender } from '../../push/fcm-sender.js';
 import { dispatchPush } from '../../push/push-dispatch.js';
-import type { PushDevices } from '../../push/push-devices.js';
+import type { PushDevices } from './push-devices.js';
 import { tokenFilter, type TokenRecord, type TokenStore } from '../../tokens/token-store.js';
 import type { MonitorVisibility } from '../../zm/auth/permissions.js';
 import { decide } from '../recipients.js';
-import type { Notification, ZmesEvents } from '../types.js';
+import { routedTo, type Channel } from './channel.js';
+import type { Notification } from '../../domain/notification.js';
+import type { ZmesEvents } from '../../domain/bus-events.js';
 
 /** The monitor permissions of the ZoneMinder user a token was registered by. */
 export type VisibilityOf = (zmUser: string | undefined) => Promise<MonitorVisibility>;
@@ -20,7 +22,9 @@ export type VisibilityOf = (zmUser: string | undefined) => Promise<MonitorVisibi
  * then gets the alarm frame too (`supplementary` after a successful push, the normal frame when
  * the push could not be sent), so a phone is alerted exactly once.
  */
-export class FcmChannel {
+export class FcmChannel implements Channel {
+  readonly name = 'push channel';
+  readonly channel = 'fcm';
   private dispose: (() => void) | undefined;
   private readonly inflight = new Set<Promise<void>>();
 
@@ -35,8 +39,9 @@ export class FcmChannel {
     private readonly now: () => number = Date.now,
   ) {}
 
-  start(): void {
+  start(): Promise<void> {
     this.dispose ??= this.bus.on('notification', (n) => this.track(this.deliver(n)));
+    return Promise.resolve();
   }
 
   /** Unsubscribes and waits for pushes under way (their retries are bounded by the sender). */
@@ -47,7 +52,7 @@ export class FcmChannel {
   }
 
   async deliver(notification: Notification): Promise<void> {
-    if (!notification.channels.has('fcm')) return;
+    if (!routedTo(notification, this)) return;
     const { event, phase } = notification;
     const now = this.now();
     const eligible: TokenRecord[] = [];
@@ -75,11 +80,11 @@ export class FcmChannel {
         if (result.status === 'ok') ok++;
         else if (result.status === 'invalid-token') removed++;
         else failed++;
-        this.devices.owner(result.token)?.send(result.status === 'ok' ? notification.frames.supplementary : notification.frames.normal);
+        this.devices.afterPush(result.token, notification, result.status === 'ok');
       },
     });
     // Devices skipped before sending (monthly cap) still get the alarm on their open socket.
-    for (const record of eligible) if (!answered.has(record.token)) this.devices.owner(record.token)?.send(notification.frames.normal);
+    for (const record of eligible) if (!answered.has(record.token)) this.devices.afterPush(record.token, notification, false);
     this.log.info(
       `event ${event.eventId} ${phase} on monitor ${event.monitorName} (${event.monitorId}): push sent to ${ok} of ${eligible.length} device(s)` +
         (failed + removed > 0 ? ` (${failed} failed, ${removed} invalid token(s) removed)` : ''),

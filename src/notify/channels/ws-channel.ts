@@ -1,10 +1,13 @@
 import type { EventBus } from '../../event-bus.js';
 import type { Logger } from '../../log/logger.js';
-import type { Connection } from '../../ws/connection.js';
+import type { Connection, SendResult } from '../../ws/connection.js';
 import type { Session } from '../../ws/session.js';
+import { buildAlarmFrames, type AlarmFrames } from '../../ws/frames.js';
+import { routedTo, type Channel } from './channel.js';
 import { decide, startsInterval, type Verdict } from '../recipients.js';
 import type { LastSentStore } from '../throttle.js';
-import type { Notification, ZmesEvents } from '../types.js';
+import type { Notification } from '../../domain/notification.js';
+import type { ZmesEvents } from '../../domain/bus-events.js';
 
 /**
  * Which frame a connection gets, decided by the push layer: `supplementary` when its device
@@ -22,6 +25,36 @@ export interface WsChannelStats {
   dropped: number;
 }
 
+/**
+ * The WebSocket payload of a notification, rendered once and shared by every socket (classic
+ * defect #12: never mutated per client). Kept only as long as the notification itself.
+ */
+const renderedFrames = new WeakMap<Notification, AlarmFrames>();
+
+export function alarmFramesOf(notification: Notification): AlarmFrames {
+  let frames = renderedFrames.get(notification);
+  if (frames === undefined) {
+    frames = buildAlarmFrames({
+      monitorName: notification.event.monitorName,
+      monitorId: notification.event.monitorId,
+      eventId: notification.event.eventId,
+      cause: notification.cause,
+      phase: notification.phase,
+      detectionJson: notification.detectionJson,
+      rulesObject: notification.rulesObject,
+      ...(notification.picture !== undefined ? { picture: notification.picture } : {}),
+    });
+    renderedFrames.set(notification, frames);
+  }
+  return frames;
+}
+
+/** Sends one variant of a notification's alarm frame to one socket (the one-alert rule decides which). */
+export function sendAlarm(connection: Connection<Session>, notification: Notification, variant: 'normal' | 'supplementary'): SendResult {
+  const frames = alarmFramesOf(notification);
+  return connection.send(variant === 'supplementary' ? frames.supplementary : frames.normal);
+}
+
 /** The throttle key of a connection: its push token when it has one, so intervals follow the device. */
 export function recipientKey(connection: Connection<Session>): string {
   return connection.session.push ? `token:${connection.session.push.token}` : `conn:${connection.id}`;
@@ -33,7 +66,9 @@ export function recipientKey(connection: Connection<Session>): string {
  * A slow reader never delays the others: a send only queues, and uWS drops a socket whose
  * queue passes network.max_backpressure.
  */
-export class WsChannel {
+export class WsChannel implements Channel {
+  readonly name = 'websocket channel';
+  readonly channel = 'web';
   private disposers: Array<() => void> = [];
 
   constructor(
@@ -45,13 +80,15 @@ export class WsChannel {
     private readonly now: () => number = Date.now,
   ) {}
 
-  start(): void {
-    if (this.disposers.length > 0) return;
-    this.disposers.push(this.bus.on('notification', (n) => this.deliver(n)));
+  start(): Promise<void> {
+    if (this.disposers.length === 0) this.disposers.push(this.bus.on('notification', (n) => this.deliver(n)));
+    return Promise.resolve();
   }
 
-  stop(): void {
+  /** Sends only queue (uWS), so nothing is under way once unsubscribed. */
+  stop(): Promise<void> {
     for (const dispose of this.disposers.splice(0)) dispose();
+    return Promise.resolve();
   }
 
   /** A closed connection without a token takes its interval state with it. */
@@ -77,7 +114,7 @@ export class WsChannel {
     if (verdict !== 'send') return verdict;
     const choice = this.chooseFrame(connection, notification);
     if (choice === 'none') return 'silenced';
-    const result = connection.send(choice === 'supplementary' ? notification.frames.supplementary : notification.frames.normal);
+    const result = sendAlarm(connection, notification, choice);
     if (result !== 'sent' && result !== 'buffered') return 'dropped';
     if (startsInterval(phase)) this.lastSent.set(key, event.monitorId, now);
     return 'sent';
@@ -85,7 +122,7 @@ export class WsChannel {
 
   deliver(notification: Notification): WsChannelStats {
     const stats: WsChannelStats = { sent: 0, notPermitted: 0, filtered: 0, throttled: 0, silenced: 0, dropped: 0 };
-    if (!notification.channels.has('web')) return stats;
+    if (!routedTo(notification, this)) return stats;
     const { event, phase } = notification;
     const now = this.now();
     for (const connection of this.connections()) {

@@ -4,8 +4,10 @@ import type { EventBus } from '../../event-bus.js';
 import type { Logger } from '../../log/logger.js';
 import type { Connection } from '../../ws/connection.js';
 import type { Session } from '../../ws/session.js';
-import type { Notification, ZmesEvents } from '../types.js';
+import type { Notification } from '../../domain/notification.js';
+import type { ZmesEvents } from '../../domain/bus-events.js';
 import type { WsChannel } from './ws-channel.js';
+import type { Service } from '../../lifecycle.js';
 
 export interface WsReplayOptions {
   /** customize.replay_window in ms; 0 turns replay off. */
@@ -34,7 +36,8 @@ interface Recent {
  *
  * A device is its push token when it sends one, else its ZoneMinder user, address and app.
  */
-export class WsReplay {
+export class WsReplay implements Service {
+  readonly name = 'websocket replay';
   private readonly recent: Recent[] = [];
   /** Device → when its last connection closed (or up to when it was replayed). */
   private readonly coveredUntil = new LRUCache<string, number>({ max: 10_000 });
@@ -57,16 +60,17 @@ export class WsReplay {
     return this.options.windowMs > 0;
   }
 
-  start(): void {
-    if (!this.enabled) return;
-    this.dispose ??= this.bus.on('notification', (notification) => this.remember(notification));
+  start(): Promise<void> {
+    if (this.enabled) this.dispose ??= this.bus.on('notification', (notification) => this.remember(notification));
+    return Promise.resolve();
   }
 
-  stop(): void {
+  stop(): Promise<void> {
     this.dispose?.();
     this.dispose = undefined;
     for (const { timer } of this.pending.values()) timer.cancel();
     this.pending.clear();
+    return Promise.resolve();
   }
 
   // SessionListener ---------------------------------------------------------------------------

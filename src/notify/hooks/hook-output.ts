@@ -2,7 +2,7 @@
  * The hook result contract (classic-config.md §8.2), pure: exit code 0 and some text on stdout
  * is success; stdout is `<text>--SPLIT--<json>`, the JSON part optional (default `[]`).
  */
-import type { JsonValue } from '../../ws/protocol.js';
+import type { JsonValue } from '../../domain/json.js';
 
 export const SPLIT_MARKER = '--SPLIT--';
 

@@ -11,6 +11,7 @@
  *   notified as if its hook had failed, with a warning (#16: the classic server dropped them);
  * - user scripts run after the notification went on, not before it (their result changes nothing).
  */
+import { LRUCache } from 'lru-cache';
 import type { Clock } from '../../clock.js';
 import type { Config } from '../../config/load.js';
 import { parseChannelList, parseMonitorList } from '../../config/formats.js';
@@ -18,8 +19,7 @@ import { ZmesError, errorMessage } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
 import { buildPictureUrl, type HookOutcome } from '../../push/fcm-payload.js';
 import type { SqlReader } from '../../zm/db.js';
-import type { JsonValue } from '../../ws/protocol.js';
-import { BoundedMap } from '../bounded-map.js';
+import type { JsonValue } from '../../domain/json.js';
 import { CommandLineError, shellLookingWords, splitCommandLine } from './command-line.js';
 import { clampDescription, mergeDescription, prefixNotes, withDescription, type NotesWriter } from './event-notes.js';
 import { DEFAULT_EVENTS_DIR, lookupEventFolder } from './event-path.js';
@@ -27,7 +27,8 @@ import { HookLimiter, type LimiterStats } from './hook-limiter.js';
 import { parseHookOutput, resultCode, type HookOutput } from './hook-output.js';
 import { DEFAULT_LIMITS, runHook, signalNumber, type RunLimits } from './hook-runner.js';
 import type { DraftNotification, NotificationStage } from '../pipeline.js';
-import type { ChannelName, Phase, ZmEvent } from '../types.js';
+import type { ChannelName, Phase } from '../../domain/notification.js';
+import type { ZmEvent } from '../../domain/zm-event.js';
 
 /** A configured script, split once into argv. */
 export interface HookCommand {
@@ -86,7 +87,8 @@ export const DEFAULT_MAX_QUEUED = 100;
 // ---------------------------------------------------------------------------------------------
 // Configuration
 
-function command(key: string, value: string | null, warnings: string[]): HookCommand | null {
+/** A script setting split into argv (no shell); null when unset. Throws ZmesError when it cannot be split. */
+export function scriptCommand(key: string, value: string | null, warnings: string[]): HookCommand | null {
   if (value === null || value.trim() === '') return null;
   let argv: string[];
   try {
@@ -117,19 +119,19 @@ export function hookOptionsFromConfig(config: Config): { options: HookOptions; w
   const c = config.customize;
   const warnings: string[] = [];
   const enabled = c.use_hooks;
-  const startHook = command('hook.event_start_hook', h.event_start_hook, warnings);
-  const endHook = command('hook.event_end_hook', h.event_end_hook, warnings);
+  const startHook = scriptCommand('hook.event_start_hook', h.event_start_hook, warnings);
+  const endHook = scriptCommand('hook.event_end_hook', h.event_end_hook, warnings);
   const options: HookOptions = {
     enabled,
     start: {
       hook: startHook,
-      userscript: command('hook.event_start_hook_notify_userscript', h.event_start_hook_notify_userscript, warnings),
+      userscript: scriptCommand('hook.event_start_hook_notify_userscript', h.event_start_hook_notify_userscript, warnings),
       onSuccess: channels('hook.event_start_notify_on_hook_success', h.event_start_notify_on_hook_success, enabled && startHook !== null, warnings),
       onFail: channels('hook.event_start_notify_on_hook_fail', h.event_start_notify_on_hook_fail, false, warnings),
     },
     end: {
       hook: endHook,
-      userscript: command('hook.event_end_hook_notify_userscript', h.event_end_hook_notify_userscript, warnings),
+      userscript: scriptCommand('hook.event_end_hook_notify_userscript', h.event_end_hook_notify_userscript, warnings),
       onSuccess: channels(
         'hook.event_end_notify_on_hook_success',
         h.event_end_notify_on_hook_success,
@@ -181,6 +183,19 @@ interface StartRecord {
   readonly detectionJson: JsonValue;
 }
 
+/** How to run a script: `signal` ends it early; `plain`: the exit code alone decides (no hook output contract). */
+export interface RunHow {
+  readonly signal?: AbortSignal;
+  readonly plain?: boolean;
+}
+
+/** How a script run ended (a hook, a user script or the API push script). */
+export interface ScriptResult {
+  readonly success: boolean;
+  readonly code: number;
+  readonly output: HookOutput;
+}
+
 const NO_OUTPUT: HookOutput = { text: '', jsonText: '[]', json: [], jsonError: null };
 
 export class HookStage {
@@ -188,7 +203,11 @@ export class HookStage {
   readonly stage: NotificationStage = (draft) => (draft.phase === 'start' ? this.onStart(draft) : this.onEnd(draft));
 
   private readonly limiter: HookLimiter;
-  private readonly starts: BoundedMap<bigint, StartRecord>;
+  /**
+   * Per event, its start's outcome until its end. Bounded: ZoneMinder leaves events open forever
+   * when a capture process dies (zoneminder.md §3), and such leftovers must not pile up.
+   */
+  private readonly starts: LRUCache<bigint, StartRecord>;
   private readonly abort = new AbortController();
   private readonly pending = new Set<Promise<unknown>>();
   private readonly log: Logger;
@@ -199,7 +218,7 @@ export class HookStage {
   ) {
     this.log = deps.log;
     this.limiter = new HookLimiter(options.maxParallel, options.maxQueued);
-    this.starts = new BoundedMap(options.memoryLimit);
+    this.starts = new LRUCache({ max: options.memoryLimit });
   }
 
   get stats(): LimiterStats {
@@ -260,7 +279,8 @@ export class HookStage {
   private async onEnd(draft: DraftNotification): Promise<DraftNotification | null> {
     if (!this.options.enabled) return draft;
     const event = draft.event;
-    const start = this.starts.take(event.eventId);
+    const start = this.starts.get(event.eventId);
+    this.starts.delete(event.eventId);
 
     if (start?.description) {
       // ZoneMinder rewrites Notes while an event runs, dropping the prefix: put it back, once.
@@ -323,31 +343,38 @@ export class HookStage {
     return { kind: 'ran', ...run, folder };
   }
 
-  /** Runs a script within the limiter; logs how it went. */
-  private async execute(
+  /**
+   * Runs a script within the limiter (max_parallel_hooks counts every script zmes runs) and logs
+   * how it went; `signal` ends it early like a server stop. Used by the hooks and the API push channel.
+   */
+  async execute(
     label: string,
     hook: HookCommand,
     args: readonly string[],
     event: ZmEvent,
-  ): Promise<{ success: boolean; code: number; output: HookOutput } | 'overflow' | 'stopped'> {
-    if (this.abort.signal.aborted) return 'stopped';
+    how: RunHow = {},
+  ): Promise<ScriptResult | 'overflow' | 'stopped'> {
+    const { signal, plain = false } = how;
+    if (this.abort.signal.aborted || signal?.aborted) return 'stopped';
     const slot = this.limiter.acquire();
     if (slot === null) return 'overflow';
     const work = (async () => {
       const release = await slot.catch(() => null);
       if (release === null) return 'stopped' as const;
       try {
-        const run = await runHook(hook.argv, args, this.options.limits, this.deps.clock, this.abort.signal);
-        const output = parseHookOutput(run.stdout);
-        const code = resultCode(run, output, signalNumber);
+        const stopping = signal ? AbortSignal.any([this.abort.signal, signal]) : this.abort.signal;
+        const run = await runHook(hook.argv, args, this.options.limits, this.deps.clock, stopping);
+        const output = plain ? { ...NO_OUTPUT, text: run.stdout.trim() } : parseHookOutput(run.stdout);
+        const exitedZero = run.exitCode === 0 && !run.timedOut && run.spawnError === null;
+        const code = plain && exitedZero ? 0 : resultCode(run, output, signalNumber);
         const what = `${describe(event)}: ${label} ${JSON.stringify(hook.text)}`;
         const stderr = firstLine(run.stderr);
         if (run.spawnError !== null) this.log.error(`${what} cannot be started (${run.spawnError}); counts as failed`);
-        else if (run.timedOut) this.log.warn(`${what} ${this.abort.signal.aborted ? 'ended, server stopping' : `timed out after ${this.options.limits.timeoutMs / 1000} s, killed`}; counts as failed`);
+        else if (run.timedOut) this.log.warn(`${what} ${stopping.aborted ? 'ended, server stopping' : `timed out after ${this.options.limits.timeoutMs / 1000} s, killed`}; counts as failed`);
         else {
           if (run.truncated) this.log.warn(`${what} printed more than ${this.options.limits.maxStdoutBytes} bytes; the rest was ignored`);
           if (output.jsonError !== null) this.log.warn(`${what} printed invalid JSON after --SPLIT-- (${output.jsonError}); detection [] and the hook counts as failed`);
-          else if (run.exitCode === 0 && output.text === '') this.log.info(`${what} exited 0 but printed no text; counts as failed`);
+          else if (!plain && run.exitCode === 0 && output.text === '') this.log.info(`${what} exited 0 but printed no text; counts as failed`);
           this.log.info(`${what} returned ${code} in ${run.durationMs} ms${output.text ? `: ${JSON.stringify(truncate(output.text, 200))}` : ''}`);
         }
         if (stderr && code !== 0) this.log.info(`${what} stderr: ${truncate(stderr, 300)}`);
@@ -381,7 +408,8 @@ export class HookStage {
     }
   }
 
-  private async folderOf(event: ZmEvent): Promise<string | null> {
+  /** The event's folder for the scripts' path argument (hook_pass_image_path), or null. */
+  async folderOf(event: ZmEvent): Promise<string | null> {
     try {
       if (this.deps.eventFolder) return await this.deps.eventFolder(event);
       if (this.deps.db === null) return null;

@@ -14,7 +14,7 @@
  * cannot change the answer: the result is always what first-match-wins gives on the final cause.
  */
 import type { Logger } from '../../log/logger.js';
-import { BoundedMap } from '../bounded-map.js';
+import { LRUCache } from 'lru-cache';
 import type { DraftNotification, NotificationStage } from '../pipeline.js';
 import type { RuleSource } from './rules-file.js';
 import { evaluateRules, ruleCause, wallClock, type Rule, type RuleDecision, type WallClock } from './rules.js';
@@ -54,7 +54,12 @@ export function createRulesStages(options: RulesStageOptions): RulesStages {
   const { log } = options;
   const causeMayChange = options.causeMayChange ?? (() => false);
   /** Start cause per event, for the end's "cause used". */
-  const startCauses = new BoundedMap<bigint, string>(options.memoryLimit ?? 10_000);
+  const startCauses = new LRUCache<bigint, string>({ max: options.memoryLimit ?? 10_000 });
+  const takeStartCause = (eventId: bigint): string | undefined => {
+    const cause = startCauses.get(eventId);
+    startCauses.delete(eventId);
+    return cause;
+  };
   /** Per draft, what `before` saw; the pipeline hands the same draft object from stage to stage. */
   const contexts = new WeakMap<DraftNotification, Context>();
   const reported = new WeakSet<Rule>();
@@ -86,7 +91,7 @@ export function createRulesStages(options: RulesStageOptions): RulesStages {
 
   const before: NotificationStage = async (draft) => {
     const { eventId, monitorId } = draft.event;
-    const startCause = draft.phase === 'start' ? draft.cause : startCauses.take(eventId);
+    const startCause = draft.phase === 'start' ? draft.cause : takeStartCause(eventId);
     if (draft.phase === 'start') startCauses.set(eventId, draft.cause);
     const rules = (await options.rules()).get(monitorId) ?? [];
     const context: Context = { at: wallClock(options.now(), options.timeZone), rules, startCause, decided: true };
@@ -110,7 +115,7 @@ export function createRulesStages(options: RulesStageOptions): RulesStages {
       // `before` did not see this draft (not wired, or another stage replaced the object): decide now.
       return options.rules().then((set) => {
         const rules = set.get(draft.event.monitorId) ?? [];
-        const cause = ruleCause(draft.phase, draft.phase === 'start' ? undefined : startCauses.take(draft.event.eventId), draft.cause);
+        const cause = ruleCause(draft.phase, draft.phase === 'start' ? undefined : takeStartCause(draft.event.eventId), draft.cause);
         return apply(draft, evaluateRules(rules, wallClock(options.now(), options.timeZone), cause));
       });
     }

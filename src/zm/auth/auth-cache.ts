@@ -8,6 +8,7 @@
  * hash); the cache only replaces the hash comparison.
  */
 import { createHmac, randomBytes } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { Clock } from '../../clock.js';
 import { verifyZmPassword, type PasswordCheck } from './password.js';
 
@@ -31,17 +32,16 @@ export interface CachedCheck extends PasswordCheck {
 interface Entry {
   readonly username: string;
   readonly check: PasswordCheck;
-  readonly expiresAt: number;
 }
 
 export class AuthCache {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries: LRUCache<string, Entry>;
   /** Verifications running now, so simultaneous identical logins share one bcrypt. */
   private readonly inflight = new Map<string, Promise<PasswordCheck>>();
   private readonly key: Uint8Array;
 
   constructor(
-    private readonly options: AuthCacheOptions,
+    options: AuthCacheOptions,
     private readonly verifier: PasswordVerifier = verifyZmPassword,
   ) {
     if (!Number.isSafeInteger(options.maxEntries) || options.maxEntries < 1) {
@@ -49,6 +49,8 @@ export class AuthCache {
     }
     if (!(options.ttlMs > 0)) throw new RangeError(`ttlMs must be positive, got ${options.ttlMs}`);
     this.key = options.key ?? randomBytes(32);
+    // ttlResolution 0: read the clock on every lookup, so an entry expires exactly on time.
+    this.entries = new LRUCache({ max: options.maxEntries, ttl: options.ttlMs, ttlResolution: 0, perf: options.clock });
   }
 
   get size(): number {
@@ -79,14 +81,9 @@ export class AuthCache {
 
   /** Drops every entry of a user, e.g. when the users reload sees the user disabled or deleted. */
   invalidateUser(username: string): number {
-    let removed = 0;
-    for (const [id, entry] of this.entries) {
-      if (entry.username === username) {
-        this.entries.delete(id);
-        removed++;
-      }
-    }
-    return removed;
+    const ids = [...this.entries.entries()].filter(([, entry]) => entry.username === username).map(([id]) => id);
+    for (const id of ids) this.entries.delete(id);
+    return ids.length;
   }
 
   clear(): void {
@@ -102,25 +99,11 @@ export class AuthCache {
   }
 
   private lookup(id: string): PasswordCheck | undefined {
-    const entry = this.entries.get(id);
-    if (entry === undefined) return undefined;
-    if (this.options.clock.now() >= entry.expiresAt) {
-      this.entries.delete(id);
-      return undefined;
-    }
-    // Re-insert so Map order stays least-recently-used first.
-    this.entries.delete(id);
-    this.entries.set(id, entry);
-    return entry.check;
+    return this.entries.get(id)?.check;
   }
 
   private remember(id: string, username: string, check: PasswordCheck): void {
-    this.entries.delete(id);
-    this.entries.set(id, { username, check, expiresAt: this.options.clock.now() + this.options.ttlMs });
-    while (this.entries.size > this.options.maxEntries) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done === true) break;
-      this.entries.delete(oldest.value);
-    }
+    // The time to live counts from the verification; hits do not extend it.
+    this.entries.set(id, { username, check });
   }
 }

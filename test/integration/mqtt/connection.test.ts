@@ -7,8 +7,8 @@ import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventBus } from '../../../src/event-bus.js';
 import { MqttConnection, type MqttSettings } from '../../../src/mqtt/mqtt-client.js';
-import { MqttPublisher } from '../../../src/mqtt/publisher.js';
-import type { ZmesEvents } from '../../../src/notify/types.js';
+import { MqttChannel } from '../../../src/notify/channels/mqtt-channel.js';
+import type { ZmesEvents } from '../../../src/domain/bus-events.js';
 import { generateCertificate } from '../../helpers/certs.js';
 import { memoryLogger, type MemoryLogger } from '../../helpers/memory-log.js';
 import { notification, testSettings, until, zmEvent } from '../../helpers/mqtt-fixtures.js';
@@ -27,7 +27,7 @@ async function privateBroker(t: TestContext, options: Parameters<typeof startPri
 interface Channel {
   bus: EventBus<ZmesEvents>;
   connection: MqttConnection;
-  publisher: MqttPublisher;
+  publisher: MqttChannel;
   logs: MemoryLogger;
   topic: string;
 }
@@ -37,7 +37,7 @@ async function channel(t: TestContext, port: number, settings: Partial<MqttSetti
   const logs = memoryLogger('info');
   const bus = new EventBus<ZmesEvents>(logs.log);
   const connection = new MqttConnection(testSettings(port, topic, settings), logs.log.child('mqtt'));
-  const publisher = new MqttPublisher(
+  const publisher = new MqttChannel(
     bus,
     { topic, retain: false, haDiscovery: true, discoveryPrefix: `${topic}/ha`, motionTimeoutMs: 0 },
     connection,

@@ -8,8 +8,8 @@ import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventBus } from '../../../src/event-bus.js';
 import { DEFAULT_RECONNECT, MqttConnection, type MqttConnectionDeps, type MqttSettings } from '../../../src/mqtt/mqtt-client.js';
-import { MqttPublisher } from '../../../src/mqtt/publisher.js';
-import type { ZmesEvents } from '../../../src/notify/types.js';
+import { MqttChannel } from '../../../src/notify/channels/mqtt-channel.js';
+import type { ZmesEvents } from '../../../src/domain/bus-events.js';
 import { memoryLogger, type MemoryLogger } from '../../helpers/memory-log.js';
 import { notification, testSettings, until, zmEvent } from '../../helpers/mqtt-fixtures.js';
 import { connectSubscriber, uniqueTopic, type MqttSubscriber, type ReceivedMessage } from '../../helpers/mqtt-subscriber.js';
@@ -33,7 +33,7 @@ async function setup(t: TestContext, settings: Partial<MqttSettings> = {}, deps:
   const logs = memoryLogger('info');
   const bus = new EventBus<ZmesEvents>(logs.log);
   const connection = new MqttConnection(testSettings(broker.port, topic, settings), logs.log.child('mqtt'), deps);
-  const publisher = new MqttPublisher(
+  const publisher = new MqttChannel(
     bus,
     { topic, retain: false, haDiscovery: true, discoveryPrefix: `${topic}/ha`, motionTimeoutMs: 0 },
     connection,

@@ -57,6 +57,12 @@ async function alarmFor(c: TestClient, eventId: bigint, prefix = ''): Promise<Al
   return element(frame);
 }
 
+/** Resolves once the server answered a version request: every frame it queued for `c` before has arrived. */
+async function flushed(c: TestClient): Promise<void> {
+  c.send({ event: 'control', data: { type: 'version' } });
+  await c.next((f) => f['event'] === 'control' && f['type'] === 'version');
+}
+
 test('alarms reach each client according to its filter, interval and ZoneMinder permissions', async () => {
   const owner = await client('owner');
   const frontOnly = await client('owner', { monlist: String(front), intlist: '0' });
@@ -90,11 +96,10 @@ test('alarms reach each client according to its filter, interval and ZoneMinder 
   const end = await alarmFor(owner, first, 'End:');
   assert.equal(end.Cause, 'End:Motion: Porch');
 
-  // A last event everyone permitted receives: frames are sent in order, so anything that should
-  // not have reached a client would have arrived before it.
-  const barrier = await sim.startEvent(yard);
-  await alarmFor(owner, barrier);
-  await alarmFor(neighbour, barrier).catch(() => undefined);
+  // The owner has every alarm above, and each alarm goes to all connections in one synchronous
+  // pass, so whatever reached another client is already on its socket: the reply to a request
+  // sent now arrives after it. A positive witness per client, instead of waiting out a timeout.
+  for (const c of [frontOnly, throttled, neighbour, installer]) await flushed(c);
 
   assert.deepEqual(alarms(frontOnly).map((a) => a.MonitorId).filter((m) => m !== front), []);
   assert.deepEqual(
@@ -106,7 +111,6 @@ test('alarms reach each client according to its filter, interval and ZoneMinder 
   assert.deepEqual(alarms(installer), [], 'a user without Events permission learns of nothing');
   await sim.endEvent(second);
   await sim.endEvent(onDrive);
-  await sim.endEvent(barrier);
 });
 
 test('a renamed monitor is announced under its new name', async () => {

@@ -11,7 +11,9 @@ import { DEFAULT_LIMITS } from '../../../src/notify/hooks/hook-runner.js';
 import { createHookStage, type HookCommand, type HookOptions, type PhaseHooks } from '../../../src/notify/hooks/hooks.js';
 import { ALL_CHANNELS, NotificationPipeline, type DraftNotification } from '../../../src/notify/pipeline.js';
 import { createNotificationStages } from '../../../src/notify/stages.js';
-import type { ChannelName, Phase, ZmEvent, ZmesEvents } from '../../../src/notify/types.js';
+import type { ChannelName, Phase } from '../../../src/domain/notification.js';
+import type { ZmEvent } from '../../../src/domain/zm-event.js';
+import type { ZmesEvents } from '../../../src/domain/bus-events.js';
 import { ZmSimulator } from '../../../dev/sim/zm-simulator.js';
 import { ZmDatabase } from '../../../src/zm/db.js';
 import { memoryLogger } from '../../helpers/memory-log.js';
@@ -388,9 +390,13 @@ test('the picture URL is rebuilt after the hook: BESTMATCH from the detection, o
 });
 
 test('stopping the stage ends a running hook and resolves', async () => {
-  const { hooks, run } = setup(hookOptions({ start: phase(cmd(script('forever.sh', 'sleep 30'))) }));
+  const { hooks, run } = setup(hookOptions({ start: phase(cmd(script('forever.sh', 'touch "$D/forever.running"; sleep 30'))) }));
   const pending = run(draft('start', zmEvent()));
-  await new Promise((r) => setTimeout(r, 200));
+  // Stop once the hook really runs (it says so), not after a guessed delay.
+  for (const deadline = Date.now() + 10_000; !existsSync(join(dir, 'forever.running')); ) {
+    assert.ok(Date.now() < deadline, 'the hook never started');
+    await new Promise((r) => setTimeout(r, 10));
+  }
   const started = Date.now();
   await hooks.stop();
   assert.equal((await pending)?.hookValue, 1);

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemClock, type Clock } from '../../../src/clock.js';
 import { EventBus } from '../../../src/event-bus.js';
-import type { MonitorInfo, ZmEventChange, ZmesEvents } from '../../../src/notify/types.js';
+import type { MonitorInfo, ZmEventChange } from '../../../src/domain/zm-event.js';
+import type { ZmesEvents } from '../../../src/domain/bus-events.js';
 import { ZmSimulator, type SimulatorNotice } from '../../../dev/sim/zm-simulator.js';
 import { ZmDatabase, type ZmDatabaseOptions } from '../../../src/zm/db.js';
 import { EventDetection, type EventDetectionOptions } from '../../../src/zm/event-detection.js';
@@ -531,7 +532,8 @@ describe('database outage (private server)', () => {
     });
     await until('events before the outage', () => notices.filter((n) => n.kind === 'end').length >= 5);
     await server.stop();
-    await new Promise((r) => setTimeout(r, 1500));
+    // Down until detection has found it down and probed it in vain at least once (no fixed delay).
+    await until('a failed probe of the stopped server', () => h.mem.grep(/still unreachable/).length > 0);
     await server.start();
     const startsAtRestart = notices.filter((n) => n.kind === 'start').length;
     await until('events after the restart', () => notices.filter((n) => n.kind === 'start').length >= startsAtRestart + 10);
@@ -574,7 +576,9 @@ describe('database outage (private server)', () => {
       noWait: true,
       dbOptions: { backoff: { initialMs: 100, maxMs: 500 }, connectTimeoutMs: 1000, acquireTimeoutMs: 1000 },
     });
-    await new Promise((r) => setTimeout(r, 500));
+    // A positive witness instead of a fixed delay: detection is waiting for the server, which it
+    // has probed in vain at least once (after the outage was noticed); it has not polled.
+    await until('a failed probe of the stopped server', () => h.mem.grep(/still unreachable/).length > 0);
     assert.equal(h.det.stats.polls, 0);
     await server.start();
     await withTimeout(h.det.ready(), 'detection after the server came back');

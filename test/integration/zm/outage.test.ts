@@ -158,8 +158,14 @@ describe('on a private server', () => {
     assert.equal(mem.grep(UNREACHABLE).length, 1);
     await assert.rejects(db.ping(), (err: unknown) => isZmesError(err, 'ZMES_DB_UNAVAILABLE'));
 
+    const failedProbes = () => mem.grep(/still unreachable/).length;
+    const before = failedProbes();
     const waiting = db.waitUntilAvailable(AbortSignal.timeout(30_000));
-    await sleep(300); // let it probe a dead server at least once
+    // Let it probe the dead server at least once (its debug line says so), then bring the server back.
+    for (const deadline = Date.now() + 10_000; failedProbes() === before; ) {
+      assert.ok(Date.now() < deadline, 'no probe of the dead server');
+      await sleep(10);
+    }
     await server.start();
     await waiting;
     await db.ping();

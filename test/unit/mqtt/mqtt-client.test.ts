@@ -12,7 +12,7 @@ import {
   type MqttSettings,
 } from '../../../src/mqtt/mqtt-client.js';
 import { DEFAULT_OFFLINE_QUEUE } from '../../../src/mqtt/offline-queue.js';
-import { backoffDelay } from '../../../src/zm/backoff.js';
+import { backoffDelay } from '../../../src/backoff.js';
 import { fakeMqtt } from '../../helpers/mqtt-fake-client.js';
 import { memoryLogger } from '../../helpers/memory-log.js';
 import { testSettings } from '../../helpers/mqtt-fixtures.js';

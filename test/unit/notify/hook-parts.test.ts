@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { parseHookOutput, resultCode, type ProcessEnd } from '../../../src/notify/hooks/hook-output.js';
 import { hookEnvironment, signalNumber } from '../../../src/notify/hooks/hook-runner.js';
 import { HookLimiter } from '../../../src/notify/hooks/hook-limiter.js';
-import { BoundedMap } from '../../../src/notify/bounded-map.js';
 import { clampDescription, mergeDescription, withDescription, MAX_DESCRIPTION_CHARS } from '../../../src/notify/hooks/event-notes.js';
 import { eventFolder } from '../../../src/notify/hooks/event-path.js';
 
@@ -68,18 +67,6 @@ test('closing the limiter fails the waiters', async () => {
   const waiting = limiter.acquire()!;
   limiter.close(new Error('stopping'));
   await assert.rejects(waiting, /stopping/);
-});
-
-test('the bounded map forgets its oldest entries', () => {
-  const map = new BoundedMap<number, string>(2);
-  map.set(1, 'a');
-  map.set(2, 'b');
-  map.set(1, 'a2'); // refreshed: now the newest
-  map.set(3, 'c');
-  assert.equal(map.get(2), undefined);
-  assert.equal(map.take(1), 'a2');
-  assert.equal(map.get(1), undefined);
-  assert.equal(map.size, 1);
 });
 
 test('descriptions: once into Notes and into the end cause (classic defect #13), clamped in length', () => {

@@ -14,13 +14,14 @@ import { EventBus } from '../../../src/event-bus.js';
 import { FcmChannel } from '../../../src/notify/channels/fcm-channel.js';
 import { WsChannel } from '../../../src/notify/channels/ws-channel.js';
 import { MemoryLastSent } from '../../../src/notify/throttle.js';
-import type { Notification, Phase, ZmesEvents } from '../../../src/notify/types.js';
+import type { Notification, Phase } from '../../../src/domain/notification.js';
+import type { ZmesEvents } from '../../../src/domain/bus-events.js';
 import type { FcmSender, PushResult, PushStatus } from '../../../src/push/fcm-sender.js';
 import type { PushRequest } from '../../../src/push/fcm-payload.js';
-import { PushDevices } from '../../../src/push/push-devices.js';
+import { PushDevices } from '../../../src/notify/channels/push-devices.js';
 import { TokenStore } from '../../../src/tokens/token-store.js';
 import { Connection } from '../../../src/ws/connection.js';
-import { parseMonitorFilter } from '../../../src/ws/protocol.js';
+import { parseMonitorFilter } from '../../../src/domain/monitor-filter.js';
 import { newSession, type Session } from '../../../src/ws/session.js';
 import { VISIBLE_ALL } from '../../../src/zm/auth/permissions.js';
 import { memoryLogger } from '../../helpers/memory-log.js';
@@ -30,8 +31,7 @@ const SECOND = 1000;
 
 let nextEventId = 100n;
 function alarm(monitorId: number, phase: Phase = 'start'): Notification {
-  const base = makeNotification({ phase, event: { monitorId, eventId: nextEventId++ } });
-  return { ...base, frames: { normal: `{"n":${base.event.eventId}}`, supplementary: `{"s":${base.event.eventId}}` } };
+  return makeNotification({ phase, event: { monitorId, eventId: nextEventId++ } });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,8 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventBus } from '../../../src/event-bus.js';
 import { NotificationPipeline } from '../../../src/notify/pipeline.js';
+import { alarmFramesOf } from '../../../src/notify/channels/ws-channel.js';
 import { causeText } from '../../../src/notify/cause-text.js';
-import type { Notification, ZmEvent, ZmesEvents } from '../../../src/notify/types.js';
+import type { Notification } from '../../../src/domain/notification.js';
+import type { ZmEvent } from '../../../src/domain/zm-event.js';
+import type { ZmesEvents } from '../../../src/domain/bus-events.js';
 import { memoryLogger } from '../../helpers/memory-log.js';
 
 const event: ZmEvent = {
@@ -29,7 +32,7 @@ function setup(options: { sendStart?: boolean; sendEnd?: boolean; causeFromNotes
   );
   const seen: Notification[] = [];
   bus.on('notification', (n) => seen.push(n));
-  pipeline.start();
+  void pipeline.start(); // subscribes synchronously
   return { bus, pipeline, seen };
 }
 
@@ -37,7 +40,7 @@ test('a start becomes one notification whose frame has integer ids and both name
   const { pipeline, seen } = setup();
   await pipeline.handle({ kind: 'start', event });
   assert.equal(seen.length, 1);
-  const frame = seen[0]!.frames.normal;
+  const frame = alarmFramesOf(seen[0]!).normal;
   assert.ok(frame.includes('"EventId":9007199254740993'), frame);
   const parsed = JSON.parse(frame) as { events: Array<Record<string, unknown>> };
   assert.equal(parsed.events[0]!['Name'], 'Back "Yard"');
@@ -54,7 +57,7 @@ test('end notifications are off by default and carry End: and the final Notes wh
   assert.equal(off.seen.length, 0);
   const on = setup({ sendEnd: true });
   await on.pipeline.handle({ kind: 'end', event: { ...event, endTime: 1_800_000_010 }, how: 'ended' });
-  const parsed = JSON.parse(on.seen[0]!.frames.normal) as { events: Array<Record<string, unknown>> };
+  const parsed = JSON.parse(alarmFramesOf(on.seen[0]!).normal) as { events: Array<Record<string, unknown>> };
   assert.equal(parsed.events[0]!['Cause'], 'End:Motion: Lawn, Gate');
 });
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decide } from '../../../src/notify/recipients.js';
-import { parseMonitorFilter } from '../../../src/ws/protocol.js';
+import { parseMonitorFilter } from '../../../src/domain/monitor-filter.js';
 import { VISIBLE_ALL, VISIBLE_NONE } from '../../../src/zm/auth/permissions.js';
 
 const filter = (monlist: string, intlist: string) => parseMonitorFilter(monlist, intlist).filter;

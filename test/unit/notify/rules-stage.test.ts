@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { ALL_CHANNELS, type DraftNotification, type NotificationStage } from '../../../src/notify/pipeline.js';
 import { createRulesStages } from '../../../src/notify/rules/rules-stage.js';
 import { parseRules, type RuleSet } from '../../../src/notify/rules/rules.js';
-import type { Phase, ZmEvent } from '../../../src/notify/types.js';
+import type { Phase } from '../../../src/domain/notification.js';
+import type { ZmEvent } from '../../../src/domain/zm-event.js';
 import { memoryLogger } from '../../helpers/memory-log.js';
 
 const event: ZmEvent = {

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { EventBus } from '../../../src/event-bus.js';
 import { WsReplay } from '../../../src/notify/channels/ws-replay.js';
 import type { DeliveryOutcome } from '../../../src/notify/channels/ws-channel.js';
-import type { Notification, ZmesEvents } from '../../../src/notify/types.js';
+import type { Notification } from '../../../src/domain/notification.js';
+import type { ZmesEvents } from '../../../src/domain/bus-events.js';
 import { Connection } from '../../../src/ws/connection.js';
 import { newSession, type Session } from '../../../src/ws/session.js';
 import { VISIBLE_ALL } from '../../../src/zm/auth/permissions.js';
@@ -26,7 +27,7 @@ function setup(windowMs = 60_000) {
   const live = new Set<Connection<Session>>();
   const logs = memoryLogger('debug');
   const replay = new WsReplay(bus, channel, () => live, clock, logs.log, { windowMs, tokenGraceMs: 1000 });
-  replay.start();
+  void replay.start(); // subscribes synchronously
   let nextId = 1;
   const connect = (user = 'alice', address = '192.0.2.7') => {
     const session = newSession();

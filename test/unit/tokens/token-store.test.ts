@@ -426,3 +426,14 @@ test('trimToQuota: entries without a time are older than any with one; among the
   assert.deepEqual([dropped, users], [2, 1]);
   assert.deepEqual(trimToQuota(parsed.records, 4).dropped, 0);
 });
+
+test('leftover temporary files of an interrupted write are removed at load, also for a file name with spaces', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'zmes-tokens-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'my tokens.txt');
+  const leftover = '.my tokens.txt.4242.0a1b2c3d.tmp';
+  const foreign = ['.my tokens.txt.backup', '.other.txt.4242.0a1b2c3d.tmp', 'my tokens.txt.4242.0a1b2c3d.tmp'];
+  for (const name of [leftover, ...foreign]) writeFileSync(join(dir, name), '{');
+  new TokenStore({ path, log: memoryLogger().log, clock: testClock(Date.now()) }).load();
+  assert.deepEqual(readdirSync(dir).sort(), [...foreign].sort());
+});

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseMonitorFilter, filterIncludes, filterInterval, type MonitorFilter } from '../../../src/ws/protocol.js';
+import { parseMonitorFilter, filterIncludes, filterInterval, type MonitorFilter } from '../../../src/domain/monitor-filter.js';
 
 function intervals(filter: MonitorFilter): Array<[number, number]> {
   assert.equal(filter.kind, 'some');

@@ -1,18 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  parseClientFrame,
-  clientKindFromSignals,
-  mergeSignals,
-  NO_SIGNALS,
-  parseBadge,
-  sanitiseEcho,
-  nestingExceeds,
-  frameShapeProblem,
-  type ClientMessage,
-  type ClientSignals,
-  type ProtocolError,
-} from '../../../src/ws/protocol.js';
+import { parseClientFrame, clientKindFromSignals, mergeSignals, NO_SIGNALS, parseBadge, nestingExceeds, frameShapeProblem, type ClientMessage, type ClientSignals, type ProtocolError } from '../../../src/ws/protocol.js';
+import { sanitiseEcho } from '../../../src/domain/json.js';
 
 const LIMITS = { maxBytes: 64 * 1024 };
 

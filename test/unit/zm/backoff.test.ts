@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { OutageGate, backoffDelay, type BackoffPolicy } from '../../../src/zm/backoff.js';
+import { OutageGate, backoffDelay, type BackoffPolicy } from '../../../src/backoff.js';
 
 const noJitter: BackoffPolicy = { initialMs: 500, maxMs: 30_000, factor: 2, jitter: 0 };
 const middle = () => 0.5; // jitter term is zero at 0.5

@@ -4,7 +4,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { MonitorInfo, ZmEventChange } from '../../../src/notify/types.js';
+import type { MonitorInfo, ZmEventChange } from '../../../src/domain/zm-event.js';
 import {
   EventDetector,
   isContinuousCause,

@@ -78,7 +78,10 @@ test('a full batch is followed by the next cycle at once, and stop does not wait
       return cycles < 3 ? Promise.resolve(true) : new Promise<boolean>(() => undefined);
     },
   });
-  while (cycles < 3) await new Promise((r) => setTimeout(r, 5));
+  for (const deadline = Date.now() + 5000; cycles < 3; ) {
+    assert.ok(Date.now() < deadline, `only ${cycles} cycles`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
   abort.abort();
   await loop;
   assert.equal(cycles, 3);
@@ -90,6 +93,25 @@ test('while the database is unreachable the loop waits for it instead of polling
   let waits = 0;
   let recovered = 0;
   const calls: string[] = [];
+  // The real clock, with the timers the loop has pending.
+  const pending = new Set<object>();
+  const counting: Clock = {
+    ...clock,
+    setTimeout(fn, ms) {
+      const token = {};
+      pending.add(token);
+      const handle = clock.setTimeout(() => {
+        pending.delete(token);
+        fn();
+      }, ms);
+      return {
+        cancel: () => {
+          pending.delete(token);
+          handle.cancel();
+        },
+      };
+    },
+  };
   const loop = runPollLoop({
     intervalMs: 1,
     db: {
@@ -98,7 +120,7 @@ test('while the database is unreachable the loop waits for it instead of polling
         return new Promise<void>((resolve) => (release = resolve));
       },
     },
-    clock,
+    clock: counting,
     log: memoryLogger().log,
     signal: abort.signal,
     onRecovered: () => recovered++,
@@ -109,9 +131,15 @@ test('while the database is unreachable the loop waits for it instead of polling
       return false;
     },
   });
-  await new Promise((r) => setTimeout(r, 50));
+  for (const deadline = Date.now() + 5000; waits === 0; ) {
+    assert.ok(Date.now() < deadline, 'the loop never waited for the database');
+    await new Promise((r) => setImmediate(r));
+  }
+  // Instead of watching for a while: the loop waits on the database alone. No cycle ran and no
+  // timer is pending that could start one, so none can run before release().
   assert.deepEqual(calls, ['cycle'], 'no cycle while waiting for the database');
   assert.equal(waits, 1);
+  assert.equal(pending.size, 0, 'a timer is pending while the loop should wait for the database');
   release();
   await loop;
   assert.deepEqual(calls, ['cycle', 'cycle']);

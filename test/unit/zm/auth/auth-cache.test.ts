@@ -75,9 +75,9 @@ test('an entry expires after the TTL counted from the verification', async () =>
   const counter = countingVerifier();
   const cache = new AuthCache({ maxEntries: 10, ttlMs: 60_000, clock }, counter.verify);
   await cache.verify('viewer', 'viewerpass', HASH_A);
-  clock.advance(59_999);
+  clock.advance(60_000);
   assert.equal((await cache.verify('viewer', 'viewerpass', HASH_A)).cached, true);
-  clock.advance(1);
+  clock.advance(1); // lru-cache: stale once more than the TTL has passed
   assert.equal((await cache.verify('viewer', 'viewerpass', HASH_A)).cached, false);
   assert.equal(counter.calls(), 2);
 });
@@ -134,7 +134,7 @@ test('two caches with different keys do not produce the same entry ids', async (
   const b = new AuthCache({ maxEntries: 10, ttlMs: 60_000, clock: fakeClock() });
   await a.verify('u', 'p', 'p');
   await b.verify('u', 'p', 'p');
-  const idsOf = (cache: AuthCache) => [...inspect(cache, { depth: 3 }).matchAll(/'([A-Za-z0-9_-]{43})'/g)].map((m) => m[1]);
+  const idsOf = (cache: AuthCache) => [...cache['entries'].keys()];
   assert.equal(idsOf(a).length, 1);
   assert.notDeepEqual(idsOf(a), idsOf(b));
 });

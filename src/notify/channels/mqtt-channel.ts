@@ -15,15 +15,17 @@
  *
  * Memory is bounded: one small record per monitor (at most `maxMonitors`), a few open events each.
  */
-import type { Config } from '../config/load.js';
-import { systemClock, type Clock, type Timer } from '../clock.js';
-import { errorMessage } from '../errors.js';
-import type { EventBus } from '../event-bus.js';
-import type { Service } from '../lifecycle.js';
-import type { Logger } from '../log/logger.js';
-import type { MonitorInfo, Notification, ZmEvent, ZmEventChange, ZmesEvents } from '../notify/types.js';
-import { ZMES_VERSION } from '../version.js';
-import { classicPayload } from './classic-payload.js';
+import type { Config } from '../../config/load.js';
+import { systemClock, type Clock, type Timer } from '../../clock.js';
+import { errorMessage } from '../../errors.js';
+import type { EventBus } from '../../event-bus.js';
+import { routedTo, type Channel } from './channel.js';
+import type { Logger } from '../../log/logger.js';
+import type { MonitorInfo, ZmEvent, ZmEventChange } from '../../domain/zm-event.js';
+import type { Notification } from '../../domain/notification.js';
+import type { ZmesEvents } from '../../domain/bus-events.js';
+import { ZMES_VERSION } from '../../version.js';
+import { classicPayload } from '../../mqtt/classic-payload.js';
 import {
   AVAILABLE,
   monitorDiscovery,
@@ -33,12 +35,12 @@ import {
   serverDiscovery,
   type DiscoveryContext,
   type DiscoveryMessage,
-} from './ha-discovery.js';
-import { eventEntityPayload, lastEventAttributes, lastEventState, motionPayload, type LastEventRecord } from './ha-state.js';
-import { MqttConnection, mqttSettingsFrom, type InboundMessage, type MqttLink, type PublishResult } from './mqtt-client.js';
-import { topicLayout, type TopicLayout } from './topics.js';
+} from '../../mqtt/ha-discovery.js';
+import { eventEntityPayload, lastEventAttributes, lastEventState, motionPayload, type LastEventRecord } from '../../mqtt/ha-state.js';
+import { MqttConnection, mqttSettingsFrom, type InboundMessage, type MqttLink, type PublishResult } from '../../mqtt/mqtt-client.js';
+import { topicLayout, type TopicLayout } from '../../mqtt/topics.js';
 
-export interface MqttPublisherOptions {
+export interface MqttChannelOptions {
   /** mqtt.topic */
   readonly topic: string;
   /** mqtt.retain: retain flag of the classic messages. */
@@ -56,7 +58,7 @@ export interface MqttPublisherOptions {
   readonly supportUrl?: string;
 }
 
-export function publisherOptionsFrom(config: Config): MqttPublisherOptions {
+export function mqttChannelOptionsFrom(config: Config): MqttChannelOptions {
   const mqtt = config.mqtt;
   return {
     topic: mqtt.topic,
@@ -68,9 +70,9 @@ export function publisherOptionsFrom(config: Config): MqttPublisherOptions {
 }
 
 /** The MQTT channel built from the configuration (call only when mqtt.enable is on). */
-export function createMqttChannel(config: Config, bus: EventBus<ZmesEvents>, log: Logger, clock: Clock = systemClock): MqttPublisher {
+export function createMqttChannel(config: Config, bus: EventBus<ZmesEvents>, log: Logger, clock: Clock = systemClock): MqttChannel {
   const connection = new MqttConnection(mqttSettingsFrom(config.mqtt), log, { now: () => clock.now() });
-  return new MqttPublisher(bus, publisherOptionsFrom(config), connection, log, clock);
+  return new MqttChannel(bus, mqttChannelOptionsFrom(config), connection, log, clock);
 }
 
 interface MonitorState {
@@ -87,8 +89,9 @@ interface MonitorState {
 const DEFAULT_MAX_MONITORS = 1000;
 const DEFAULT_MAX_OPEN_EVENTS = 8;
 
-export class MqttPublisher implements Service {
+export class MqttChannel implements Channel {
   readonly name = 'mqtt';
+  readonly channel = 'mqtt';
   private readonly layout: TopicLayout;
   private readonly discovery: DiscoveryContext;
   private readonly monitors = new Map<number, MonitorState>();
@@ -110,7 +113,7 @@ export class MqttPublisher implements Service {
 
   constructor(
     private readonly bus: EventBus<ZmesEvents>,
-    private readonly options: MqttPublisherOptions,
+    private readonly options: MqttChannelOptions,
     private readonly link: MqttLink,
     private readonly log: Logger,
     private readonly clock: Clock = systemClock,
@@ -152,7 +155,7 @@ export class MqttPublisher implements Service {
   // --- bus ----------------------------------------------------------------------------------
 
   private onNotification(notification: Notification): void {
-    if (!notification.channels.has('mqtt')) return;
+    if (!routedTo(notification, this)) return;
     const { event } = notification;
     const result = this.link.publish(this.layout.classic(event.monitorId), classicPayload(notification), {
       qos: 0,

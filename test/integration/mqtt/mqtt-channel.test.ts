@@ -6,8 +6,9 @@ import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventBus } from '../../../src/event-bus.js';
 import { MqttConnection } from '../../../src/mqtt/mqtt-client.js';
-import { MqttPublisher, type MqttPublisherOptions } from '../../../src/mqtt/publisher.js';
-import type { MonitorInfo, ZmesEvents } from '../../../src/notify/types.js';
+import { MqttChannel, type MqttChannelOptions } from '../../../src/notify/channels/mqtt-channel.js';
+import type { MonitorInfo } from '../../../src/domain/zm-event.js';
+import type { ZmesEvents } from '../../../src/domain/bus-events.js';
 import { memoryLogger } from '../../helpers/memory-log.js';
 import { manualClock, notification, testSettings, until, zmEvent, type ManualClock } from '../../helpers/mqtt-fixtures.js';
 import {
@@ -22,7 +23,7 @@ import {
 
 interface Harness {
   bus: EventBus<ZmesEvents>;
-  publisher: MqttPublisher;
+  publisher: MqttChannel;
   connection: MqttConnection;
   sub: MqttSubscriber;
   clock: ManualClock;
@@ -31,7 +32,7 @@ interface Harness {
   nodeId: string;
 }
 
-async function start(t: TestContext, options: Partial<MqttPublisherOptions> = {}): Promise<Harness> {
+async function start(t: TestContext, options: Partial<MqttChannelOptions> = {}): Promise<Harness> {
   const topic = uniqueTopic('pub');
   const prefix = `${topic}/ha`;
   const { log } = memoryLogger('info');
@@ -39,7 +40,7 @@ async function start(t: TestContext, options: Partial<MqttPublisherOptions> = {}
   const clock = manualClock();
   const sub = await connectSubscriber(SHARED_BROKER, [`${topic}/#`]);
   const connection = new MqttConnection(testSettings(SHARED_BROKER.port, topic), log);
-  const publisher = new MqttPublisher(
+  const publisher = new MqttChannel(
     bus,
     { topic, retain: false, haDiscovery: true, discoveryPrefix: prefix, motionTimeoutMs: 600_000, version: '0.0.0-test', ...options },
     connection,
@@ -175,7 +176,7 @@ describe('Home Assistant discovery', () => {
     const { log } = memoryLogger('info');
     const bus = new EventBus<ZmesEvents>(log);
     const sub = await connectSubscriber(SHARED_BROKER, [`${topic}/#`]);
-    const publisher = new MqttPublisher(
+    const publisher = new MqttChannel(
       bus,
       { topic, retain: false, haDiscovery: true, discoveryPrefix: prefix, motionTimeoutMs: 0 },
       new MqttConnection(testSettings(SHARED_BROKER.port, topic), log),
@@ -235,7 +236,7 @@ describe('ha_discovery off', () => {
 
     const { log, grep } = memoryLogger('info');
     const bus = new EventBus<ZmesEvents>(log);
-    const off = new MqttPublisher(
+    const off = new MqttChannel(
       bus,
       { topic: h.topic, retain: false, haDiscovery: false, discoveryPrefix: h.prefix, motionTimeoutMs: 0 },
       new MqttConnection(testSettings(SHARED_BROKER.port, h.topic), log),

@@ -6,8 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventBus } from '../../../src/event-bus.js';
 import type { InboundMessage, MqttLink, PublishOptions, PublishResult } from '../../../src/mqtt/mqtt-client.js';
-import { MqttPublisher, type MqttPublisherOptions } from '../../../src/mqtt/publisher.js';
-import type { MonitorInfo, ZmesEvents } from '../../../src/notify/types.js';
+import { MqttChannel, type MqttChannelOptions } from '../../../src/notify/channels/mqtt-channel.js';
+import type { MonitorInfo } from '../../../src/domain/zm-event.js';
+import type { ZmesEvents } from '../../../src/domain/bus-events.js';
 import { memoryLogger } from '../../helpers/memory-log.js';
 import { manualClock, notification, zmEvent } from '../../helpers/mqtt-fixtures.js';
 
@@ -63,7 +64,7 @@ class RecordingLink implements MqttLink {
   }
 }
 
-const OPTIONS: MqttPublisherOptions = {
+const OPTIONS: MqttChannelOptions = {
   topic: 'zm',
   retain: false,
   haDiscovery: true,
@@ -73,12 +74,12 @@ const OPTIONS: MqttPublisherOptions = {
 };
 const monitor = (id: number, name = `Cam ${id}`, notify = true): MonitorInfo => ({ id, name, notify });
 
-async function setup(options: Partial<MqttPublisherOptions> = {}) {
+async function setup(options: Partial<MqttChannelOptions> = {}) {
   const { log, grep } = memoryLogger();
   const bus = new EventBus<ZmesEvents>(log);
   const link = new RecordingLink();
   const clock = manualClock();
-  const publisher = new MqttPublisher(bus, { ...OPTIONS, ...options }, link, log, clock);
+  const publisher = new MqttChannel(bus, { ...OPTIONS, ...options }, link, log, clock);
   await publisher.start();
   link.connect();
   return { bus, link, clock, publisher, grep };

@@ -9,18 +9,18 @@
  * A refused frame is answered with its failure frame and leaves the connection as it was before
  * the frame, so it is never taken for the owner of a token the store did not accept.
  */
-import { systemClock, type Clock } from '../clock.js';
-import type { Logger } from '../log/logger.js';
-import { maskToken } from '../log/logger.js';
-import type { Connection } from '../ws/connection.js';
-import type { PushRegistration, Session } from '../ws/session.js';
-import type { PushTokenMessage } from '../ws/protocol.js';
-import * as frames from '../ws/frames.js';
-import type { SessionListener } from '../ws/session-handler.js';
-import type { FrameChoice } from '../notify/channels/ws-channel.js';
-import type { LastSentStore } from '../notify/throttle.js';
-import type { Notification } from '../notify/types.js';
-import { tokenFilter, type RegisterRefusal, type TokenStore } from '../tokens/token-store.js';
+import { systemClock, type Clock } from '../../clock.js';
+import type { Logger } from '../../log/logger.js';
+import { maskToken } from '../../log/logger.js';
+import type { Connection } from '../../ws/connection.js';
+import type { PushRegistration, Session } from '../../ws/session.js';
+import type { DeviceRegistration } from '../../domain/device.js';
+import * as frames from '../../ws/frames.js';
+import type { SessionListener } from '../../ws/session-handler.js';
+import { sendAlarm, type FrameChoice } from './ws-channel.js';
+import type { LastSentStore } from '../throttle.js';
+import type { Notification } from '../../domain/notification.js';
+import { tokenFilter, type RegisterRefusal, type TokenStore } from '../../tokens/token-store.js';
 
 const TOKEN_KEY = 'token:';
 const RATE_WINDOW_MS = 60_000;
@@ -66,7 +66,7 @@ export class PushDevices implements SessionListener {
     return connection && !connection.closed && connection.session.state === 'authenticated' ? connection : undefined;
   }
 
-  tokenRegistered(connection: Connection<Session>, registration: PushRegistration, message: PushTokenMessage): void {
+  tokenRegistered(connection: Connection<Session>, registration: PushRegistration, message: DeviceRegistration): void {
     const session = connection.session;
     if (!this.withinRate(connection)) {
       this.refuse(connection, frames.PUSH_TOKENRATE, () =>
@@ -144,6 +144,16 @@ export class PushDevices implements SessionListener {
     if (!record || record.pushstate === 'disabled' || !this.pushActive || !notification.channels.has('fcm')) return 'normal';
     return 'none';
   };
+
+  /**
+   * The other half of the one-alert rule, after the FCM channel tried the device: its open
+   * socket gets the `supplementary` copy when the push went out (the app de-duplicates it), the
+   * normal alarm when the push failed or was skipped, so the phone is alerted exactly once.
+   */
+  afterPush(token: string, notification: Notification, pushed: boolean): void {
+    const owner = this.owner(token);
+    if (owner) sendAlarm(owner, notification, pushed ? 'supplementary' : 'normal');
+  }
 
   /** Interval state of devices with a token lives with the token, persisted; the rest in memory. */
   lastSentStore(memory: LastSentStore): LastSentStore {
