@@ -11,7 +11,8 @@
 #   3. zmes/run starts the server, which keeps running while the database is unreachable;
 #   4. the Dockerfile's HEALTHCHECK command succeeds;
 #   5. a WSS client completes the TLS WebSocket handshake and gets the version reply;
-#   6. SIGTERM stops it with exit code 0.
+#   6. SIGTERM stops it with exit code 0;
+#   7. as a plain container (no Supervisor, no options.json) it reads /config/zmes.yml and serves.
 # Needs root (debootstrap, chroot, mounts), debootstrap and openssl; takes a few minutes
 # the first time. ZMES_IMAGE_ROOTFS overrides the cache folder; DEBIAN_MIRROR the mirror;
 # ZMES_IMAGE_REFRESH=1 rebuilds the root filesystem.
@@ -181,3 +182,41 @@ server_pid=""
 tail -3 "$log" | sed 's/^/  /'
 if [ "$code" = 0 ]; then pass "SIGTERM: sockets closed, exit code 0"; else fail "exit code $code after SIGTERM"; fi
 if grep -q 'image-check-pw' "$log" "$STAGE/init.log"; then fail "the database password reached the log"; else pass "no secret in the log"; fi
+
+# ---- 7. the same image as a plain container: no Supervisor, no options.json ---------------
+step "plain container (docker run without the Supervisor)"
+rm -f "$ROOTFS/data/options.json"
+cat >"$ROOTFS/config/zmes.yml" <<EOF
+network: {address: 127.0.0.1, port: $port}
+ssl: {enable: no}
+database: {host: 127.0.0.1, port: 9, name: zm, user: zmuser, password: image-check-pw, zm_conf: ""}
+EOF
+if in_image bash /etc/s6-overlay/s6-rc.d/init-zmes/run >"$STAGE/plain-init.log" 2>&1 \
+  && grep -q 'plain container, configuration /config/zmes.yml' "$STAGE/plain-init.log"; then
+  pass "init-zmes/run checks /config/zmes.yml when there is no Supervisor"
+else
+  sed 's/^/  /' "$STAGE/plain-init.log"
+  fail "init-zmes/run in a plain container"
+fi
+plain_log="$STAGE/plain.log"
+chroot "$ROOTFS" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/root TZ=UTC \
+  bash /etc/s6-overlay/s6-rc.d/zmes/run >"$plain_log" 2>&1 &
+server_pid=$!
+ready=0
+for _ in $(seq 1 60); do
+  if grep -q 'ready' "$plain_log"; then ready=1; break; fi
+  kill -0 "$server_pid" 2>/dev/null || break
+  sleep 0.5
+done
+if [ "$ready" = 1 ] && grep -q 'configuration read from /config/zmes.yml' "$plain_log" && in_image bash -c "$health" >/dev/null 2>&1; then
+  pass "plain container: zmes reads /config/zmes.yml, logs to stdout, the HEALTHCHECK succeeds"
+else
+  sed 's/^/  /' "$plain_log"
+  fail "plain container did not start"
+fi
+kill -TERM "$server_pid"
+code=0
+wait "$server_pid" || code=$?
+server_pid=""
+if [ "$code" = 0 ]; then pass "plain container: SIGTERM, exit code 0"; else fail "plain container: exit code $code after SIGTERM"; fi
+if grep -q 'image-check-pw' "$plain_log" "$STAGE/plain-init.log"; then fail "plain container: the database password reached the log"; else pass "plain container: no secret in the log"; fi

@@ -15,6 +15,7 @@ import { ZMES_VERSION } from './version.js';
 
 const SYNOPSIS = `Usage: zmes [--config FILE] [--check-config] [--debug] [SETTING...]
        zmes migrate-config [options] FILE   (zmes migrate-config --help)
+       zmes install-zm-daemon [options]     (zmes install-zm-daemon --help)
        zmes --help | --version
 `;
 
@@ -55,6 +56,10 @@ const complain = (text: string) => process.stderr.write(`zmes: ${text}\n`);
 type Outcome = { code: number; running: boolean };
 
 async function main(args: string[]): Promise<Outcome> {
+  if (args[0] === 'install-zm-daemon') {
+    const { installZmDaemon } = await import('./install/zm-daemon.js');
+    return { code: installZmDaemon(args.slice(1), { stdout: print, stderr: (text) => process.stderr.write(text) }), running: false };
+  }
   if (args[0] === 'migrate-config') {
     const code = await migrateConfig(args.slice(1), { stdout: print, stderr: (text) => process.stderr.write(text) });
     return { code, running: false };

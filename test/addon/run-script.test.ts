@@ -8,7 +8,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer, get as httpGet, type Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -245,6 +245,77 @@ describe('zmes/run (longrun)', () => {
     assert.match(output, /SIGTERM received: stopping/);
     assert.match(output, /zmes stopped/);
     assert.ok(existsSync(join(dir, 'data')), 'data folder');
+  });
+});
+
+describe('plain container (no Supervisor, no options.json)', () => {
+  /** A container without the Supervisor: no SUPERVISOR_TOKEN, no options file, /config and /data mounted. */
+  function plainEnvironment(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+    mkdirSync(join(dir, 'plain', 'config'), { recursive: true });
+    return {
+      PATH: `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
+      HOME: dir,
+      TZ: 'UTC',
+      ZMES_HOME: home,
+      ZMES_ADDON_DATA_DIR: join(dir, 'plain', 'data'),
+      ZMES_ADDON_CONFIG_DIR: join(dir, 'plain', 'config'),
+      ...extra,
+    };
+  }
+
+  function writeZmesYml(port: number): string {
+    const app = db.appSettings!;
+    const path = join(dir, 'plain', 'config', 'zmes.yml');
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(
+      path,
+      `network:\n  address: 127.0.0.1\n  port: ${port}\nssl:\n  enable: no\ndatabase:\n  host: ${app.host}\n  port: ${app.port}\n` +
+        `  name: ${app.database}\n  user: ${app.user}\n  password: ${JSON.stringify(app.password)}\n  zm_conf: ""\n`,
+    );
+    return path;
+  }
+
+  it('init-zmes/run checks /config/zmes.yml, with the state in /data, secrets masked', async () => {
+    const config = writeZmesYml(9000);
+    const result = await runScript(INIT, plainEnvironment());
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, new RegExp(`no Home Assistant Supervisor: plain container, configuration ${config}`));
+    assert.match(result.stdout, new RegExp(`base_data_path \\.+ ${join(dir, 'plain', 'data')} +\\(env\\)`));
+    assert.ok(!result.stdout.includes(db.appSettings!.password), 'the database password is masked');
+    rmSync(config);
+    const broken = await runScript(INIT, plainEnvironment({ ZMES_NETWORK_PORT: 'ninety' }));
+    assert.notEqual(broken.code, 0);
+    assert.match(broken.stdout + broken.stderr, /configuration from ZMES_\* variables/);
+    assert.match(broken.stderr, /network\.port/);
+  });
+
+  it('zmes/run serves clients with /config/zmes.yml, logs to stdout, and stops with 0 on SIGTERM', async () => {
+    const port = await freePort();
+    writeZmesYml(port);
+    const child = spawn('bash', [RUN], { env: plainEnvironment(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', () => undefined);
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    try {
+      await waitForOutput(child, /zmes \S+ ready/, () => stdout);
+      assert.match(stdout, /configuration read from .*plain\/config\/zmes\.yml/);
+      const client = await connectClient(`ws://127.0.0.1:${port}`);
+      client.send({ event: 'auth', data: { user: 'family', password: DB_USER_PASSWORD, appversion: '1.8.001' } });
+      assert.equal((await client.next((f) => f['event'] === 'auth'))['status'], 'Success');
+      await client.close();
+      const status = await new Promise<number>((resolve, reject) => {
+        httpGet({ host: '127.0.0.1', port, path: '/health' }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        }).on('error', reject);
+      });
+      assert.equal(status, 200);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.deepEqual(await exited, { code: 0, signal: null }, stdout);
+    assert.ok(existsSync(join(dir, 'plain', 'data')), 'state in the data folder');
   });
 });
 

@@ -3,7 +3,6 @@
 // zmNinja-style WSS client alarms from a throwaway ZoneMinder database. Command-line flags
 // (classic and generic) and environment variables adapt it to this machine.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -14,73 +13,22 @@ import { generateCertificate } from '../helpers/certs.js';
 import { connectClient, type TestClient } from '../helpers/ws-client.js';
 import { createZmTestDatabase, type ZmTestDatabase } from '../helpers/zm-db.js';
 import { insertZmUser, zmPasswordHash } from '../helpers/zmes-server.js';
+import { cleanEnvironment, startProcess, type ZmesProcess } from '../helpers/zmes-process.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'migrate');
 const SECRET_VALUES = ['mqtt-pw', 'es-admin-pw', 'zm-portal-pw'];
 const DETECTION = '{"labels":["person"],"boxes":[[1,2,3,4]],"frame_id":"alarm","confidences":[0.97],"image_dimensions":{}}';
 
-/** The running process: everything it wrote, and a way to wait for a line. */
-interface Process {
-  output(): string;
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
-  stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function startZmes(args: string[], env: NodeJS.ProcessEnv): Process {
-  const clean: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('ZMES_')) clean[name] = value;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { cwd: ROOT, env: { ...clean, ...env } });
-  let text = '';
-  const waiters = new Set<() => void>();
-  const onData = (chunk: Buffer) => {
-    text += chunk.toString('utf8');
-    for (const wake of waiters) wake();
-  };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', onData);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.on('exit', (code, signal) => done({ code, signal })));
-  let gone = false;
-  void exited.then(() => {
-    gone = true;
-    for (const wake of waiters) wake();
-  });
-  return {
-    output: () => text,
-    waitFor(pattern, timeoutMs = 30_000) {
-      return new Promise((found, failed) => {
-        const check = () => {
-          const match = pattern.exec(text);
-          if (match) return done(() => found(match));
-          if (gone) return done(() => failed(new Error(`zmes exited before ${pattern}:\n${text}`)));
-        };
-        const timer = setTimeout(() => done(() => failed(new Error(`no ${pattern} within ${timeoutMs} ms:\n${text}`))), timeoutMs);
-        const done = (settle: () => void) => {
-          clearTimeout(timer);
-          waiters.delete(check);
-          settle();
-        };
-        waiters.add(check);
-        check();
-      });
-    },
-    async stop() {
-      if (!gone) child.kill('SIGTERM');
-      const guard = setTimeout(() => child.kill('SIGKILL'), 20_000);
-      try {
-        return await exited;
-      } finally {
-        clearTimeout(guard);
-      }
-    },
-  };
+function startZmes(args: string[], env: NodeJS.ProcessEnv): ZmesProcess {
+  return startProcess(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { cwd: ROOT, env: cleanEnvironment(env) });
 }
 
 describe('zmes --config zmeventnotification.ini (the classic v6 file, not migrated)', () => {
   let db: ZmTestDatabase;
   let sim: ZmSimulator;
   let dir: string;
-  let zmes: Process;
+  let zmes: ZmesProcess;
   let client: TestClient | undefined;
   let monitor: number;
   let port: number;
