@@ -44,9 +44,20 @@ export interface SupervisedProcessOptions {
   /** Resolves once the process serves; a rejection kills it and fails start(). */
   readonly ready: (proc: ChildProcess) => Promise<void>;
   readonly stopTimeoutMs: number;
+  /**
+   * Sent to a process that failed its readiness check or is still running when the test process
+   * exits (default SIGKILL). A server whose workers are separate processes (Apache) needs SIGTERM:
+   * killed outright, its parent leaves the workers behind, still serving.
+   */
+  readonly exitSignal?: NodeJS.Signals;
+  /**
+   * Starts the process in its own process group (and session). Apache needs it: when it stops,
+   * it signals its whole process group, which would otherwise include the test process.
+   */
+  readonly ownProcessGroup?: boolean;
 }
 
-const live = new Set<ChildProcess>();
+const live = new Map<ChildProcess, NodeJS.Signals>();
 let exitHookInstalled = false;
 
 export function superviseProcess(options: SupervisedProcessOptions): SupervisedProcess {
@@ -61,9 +72,9 @@ export function superviseProcess(options: SupervisedProcessOptions): SupervisedP
     async start() {
       if (child !== null) return;
       installExitHook();
-      const proc = spawn(options.command, [...options.args], { stdio: 'ignore' });
+      const proc = spawn(options.command, [...options.args], { stdio: 'ignore', detached: options.ownProcessGroup === true });
       child = proc;
-      live.add(proc);
+      live.set(proc, options.exitSignal ?? 'SIGKILL');
       proc.once('exit', () => {
         live.delete(proc);
         if (child === proc) child = null;
@@ -71,7 +82,8 @@ export function superviseProcess(options: SupervisedProcessOptions): SupervisedP
       try {
         await options.ready(proc);
       } catch (err) {
-        await signalAndWait(proc, 'SIGKILL', name, stopTimeoutMs);
+        const first = options.exitSignal ?? 'SIGKILL';
+        await signalAndWait(proc, first, name, stopTimeoutMs).catch(() => signalAndWait(proc, 'SIGKILL', name, stopTimeoutMs));
         throw err;
       }
     },
@@ -92,7 +104,7 @@ function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.once('exit', () => {
-    for (const proc of live) proc.kill('SIGKILL');
+    for (const [proc, signal] of live) proc.kill(signal);
   });
 }
 

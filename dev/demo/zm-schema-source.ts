@@ -41,6 +41,35 @@ export function zmSchemaFiles(): Promise<ZmSchemaFiles> {
   return memo;
 }
 
+export interface ZmPackageTree {
+  /** The folder the whole package was unpacked into (`etc/`, `usr/`, `var/` as in the .deb). */
+  root: string;
+  /** Debian package version, e.g. `1.36.33+dfsg1-1`. */
+  version: string;
+}
+
+let treeMemo: Promise<ZmPackageTree> | undefined;
+
+/**
+ * The whole unpacked package, for fixtures that need more than the schema (the PHP web tree under
+ * `usr/share/zoneminder/www`, `etc/zm`, the Apache config): the newest cached copy, or a fresh
+ * download. ZMES_ZM_SCHEMA_DIR does not apply (it names a schema folder only). Memoised per process.
+ */
+export function zmPackageTree(): Promise<ZmPackageTree> {
+  treeMemo ??= (async () => {
+    const files = (await newestCached()) ?? (await downloadAndUnpack());
+    const root = join(CACHE_ROOT, files.version);
+    if (!existsSync(join(root, 'usr', 'share', 'zoneminder', 'www', 'index.php'))) {
+      throw new Error(`the unpacked ZoneMinder package in ${root} has no web tree; remove that folder to unpack it again`);
+    }
+    return { root, version: files.version };
+  })().catch((err: unknown) => {
+    treeMemo = undefined; // let a later call try again
+    throw err;
+  });
+  return treeMemo;
+}
+
 async function locate(): Promise<ZmSchemaFiles> {
   const override = process.env['ZMES_ZM_SCHEMA_DIR'];
   if (override) return filesIn(resolve(override), 'custom');
