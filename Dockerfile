@@ -41,7 +41,7 @@ RUN cd /opt/image \
 # ---- 3. the add-on image ---------------------------------------------------------------
 FROM ${BUILD_FROM}
 ARG BUILD_ARCH=amd64
-ARG BUILD_VERSION=0.1.0
+ARG BUILD_VERSION=0.2.0
 
 COPY --from=deps /opt/node /usr/local/bin/node
 COPY --from=deps /opt/zmes/node_modules /opt/zmes/node_modules

@@ -18,6 +18,7 @@ import { findOption, OPTIONS, type OptionKey } from '../src/config/schema.js';
 import {
   ADDON_DEFAULTS,
   CONTAINER_PATHS,
+  CONTAINER_PORT,
   fixedSettings,
   fixedTable,
   mappingTable,
@@ -327,6 +328,27 @@ const MINIMUM: Partial<Record<FormatName, { min: number; exclusive?: boolean }>>
   'tcp-port': { min: 1 },
 };
 
+/** The Supervisor's `ingress_port` when config.yaml leaves it out. */
+const DEFAULT_INGRESS_PORT = 8099;
+
+/**
+ * The sidebar panel reaches the status page: ingress on, its port the one the add-on gives
+ * status.port, the page on and answering only the Supervisor's proxy, and a panel to click.
+ */
+export function checkIngress(config: Record<string, unknown>, fixed: Readonly<Partial<Record<OptionKey, unknown>>>): Finding[] {
+  const f: Finding[] = [];
+  if (config['ingress'] !== true) return [error('ingress', "'ingress: true' is expected: the status page is the add-on's panel")];
+  const port = config['ingress_port'] ?? DEFAULT_INGRESS_PORT;
+  if (port !== fixed['status.port']) f.push(error('ingress-port', `ingress_port ${String(port)} differs from the status page's port ${String(fixed['status.port'])} (fixedSettings)`));
+  if (port === CONTAINER_PORT) f.push(error('ingress-port', `ingress_port must not be the WebSocket port ${CONTAINER_PORT}`));
+  if (fixed['status.enable'] !== true) f.push(error('ingress-status', 'fixedSettings must turn status.enable on: ingress shows the status page'));
+  if (typeof fixed['status.allowed_clients'] !== 'string' || fixed['status.allowed_clients'] === '') {
+    f.push(error('ingress-status', "fixedSettings must limit status.allowed_clients to the Supervisor's ingress proxy"));
+  }
+  if (typeof config['panel_icon'] !== 'string' || typeof config['panel_title'] !== 'string') f.push(error('ingress-panel', "'panel_icon' and 'panel_title' name the sidebar entry"));
+  return f;
+}
+
 /**
  * Drift between config.yaml and the zmes schema, in both directions: every option is mapped
  * and every mapping is an option; every user-facing zmes key has an option or a documented
@@ -360,6 +382,7 @@ export function checkMapping(config: Record<string, unknown>, translations?: unk
   for (const key of Object.keys(NOT_OPTIONS)) if (!userFacing.has(key as OptionKey)) f.push(error('not-options-stale', `NOT_OPTIONS lists ${key}, which is not a user-facing zmes key`));
   const fixed = fixedSettings(CONTAINER_PATHS);
   for (const o of OPTIONS) if (o.leaf.usage === 'fixed' && !(o.key in fixed)) f.push(error('fixed-missing', `zmes key ${o.key} is fixed in the add-on but fixedSettings does not set it`));
+  f.push(...checkIngress(config, fixed));
 
   for (const name of OPTION_NAMES) {
     const mapping: OptionMapping = OPTION_MAP[name];

@@ -30,9 +30,9 @@ import type { Channel } from './notify/channels/channel.js';
 import { ApiPushChannel, apiPushOptionsFrom } from './notify/channels/api-push-channel.js';
 import type { App as FirebaseApp } from 'firebase-admin/app';
 import { TokenStore } from './tokens/token-store.js';
-import { createFcmSender } from './push/fcm-sender.js';
+import { createFcmSender, type FcmSender } from './push/fcm-sender.js';
 import type { ProxyTransportOptions } from './push/fcm-proxy.js';
-import { buildPictureUrl, payloadOptionsFromConfig } from './push/fcm-payload.js';
+import { buildPictureUrl, payloadOptionsFromConfig, type PayloadOptions } from './push/fcm-payload.js';
 import { PushDevices } from './notify/channels/push-devices.js';
 import { FcmChannel } from './notify/channels/fcm-channel.js';
 import { AccessRecheck } from './zm/auth/access-recheck.js';
@@ -41,6 +41,18 @@ import type { PictureUrl } from './notify/pipeline.js';
 import { MemoryLastSent } from './notify/throttle.js';
 import { createNotificationStages } from './notify/stages.js';
 import { createEscontrol, trackMonitorIds } from './escontrol/escontrol.js';
+import { secretValues } from './config/load.js';
+import { RecentLog, recordingLogger } from './status/recent-log.js';
+import { PushResults } from './status/push-results.js';
+import { StatusBoard } from './status/status-board.js';
+import { StatusServer, statusServerOptionsFrom } from './status/status-server.js';
+import { createTestPush } from './status/test-push.js';
+import { ZmApiClient, zmApiSettingsFrom } from './zm/api/zm-api-client.js';
+import { EventPictures } from './notify/pictures/event-pictures.js';
+import { pictureEndpoint } from './notify/pictures/picture-endpoint.js';
+import { PictureLinks } from './notify/pictures/picture-links.js';
+import { loadPictureKey, pictureKeyPath } from './notify/pictures/picture-key.js';
+import { hostname } from 'node:os';
 
 export interface RunningApp {
   /** The WebSocket port actually bound (differs from the config when it asks for 0). */
@@ -52,6 +64,8 @@ export interface RunningApp {
   readonly pipeline: NotificationPipeline;
   readonly detection: EventDetection;
   readonly access: AccessRecheck;
+  /** The status page's port actually bound; undefined when status.enable is off. */
+  readonly statusPort: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -70,16 +84,24 @@ export function dbSettingsFrom(config: Config): DbSettings {
   return { host: db.host, port: db.port, socket: db.socket, database: db.name, user: db.user, password: db.password ?? '' };
 }
 
+/** ZoneMinder's schema, detected on first call; `current` is it once known (for the status page). */
+export interface LazySchema {
+  (): Promise<ZmSchema>;
+  readonly current: ZmSchema | undefined;
+}
+
 /**
  * Detects ZoneMinder's schema on first use and remembers it; a failure (database down) is
  * not remembered, so the next caller tries again.
  */
-export function lazySchema(db: ZmDatabase, log: Logger): () => Promise<ZmSchema> {
+export function lazySchema(db: ZmDatabase, log: Logger): LazySchema {
   let detected: Promise<ZmSchema> | undefined;
-  return () => {
+  let current: ZmSchema | undefined;
+  const get = () => {
     detected ??= detectSchema(db).then(
       (schema) => {
         log.info(`ZoneMinder schema ${schema.label} detected`);
+        current = schema;
         return schema;
       },
       (err: unknown) => {
@@ -89,10 +111,14 @@ export function lazySchema(db: ZmDatabase, log: Logger): () => Promise<ZmSchema>
     );
     return detected;
   };
+  return Object.defineProperty(get, 'current', { get: () => current }) as LazySchema;
 }
 
 export async function startApp(config: Config, log: Logger, deps: AppDependencies = {}): Promise<RunningApp> {
   const clock = deps.clock ?? systemClock;
+  // The status page lists the warnings and errors of every module: they pass through this copy.
+  const recentLog = config.status.enable ? new RecentLog(() => clock.now()) : undefined;
+  if (recentLog) log = recordingLogger(log, recentLog, secretValues(config));
   log.info(`zmes ${ZMES_VERSION} starting (Node ${process.version})`);
   loadUws();
 
@@ -140,10 +166,21 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
     },
     sessions,
     log.child('ws'),
+    {
+      health: () => health(),
+      ready: () => (db.isAvailable ? { ready: true } : { ready: false, reason: "ZoneMinder's database is unreachable" }),
+      picture: (idText, query) => (pictureAnswer ? pictureAnswer(idText, query) : Promise.resolve({ status: 404, contentType: 'text/plain', body: 'no pictures here\n' })),
+    },
   );
   if (!config.auth.enable) log.warn('auth.enable is off: every login is accepted, whatever its credentials');
 
   const bus = new EventBus<ZmesEvents>(log.child('bus'));
+  // ZoneMinder's web API (optional): event pictures, signed picture links, the alarm buttons.
+  const apiSettings = zmApiSettingsFrom(config);
+  const api = apiSettings ? new ZmApiClient(apiSettings, log.child('zm-api'), clock) : undefined;
+  const pictures = api ? new EventPictures(bus, api, clock, log.child('pictures')) : undefined;
+  const links = api && pictures && config.customize.include_picture && !config.customize.picture_url ? pictureLinksFrom(config, log.child('pictures')) : undefined;
+  const pictureAnswer = links && pictures ? pictureEndpoint(links, pictures, clock, log.child('pictures')) : undefined;
   const pipeline = new NotificationPipeline(
     bus,
     {
@@ -152,7 +189,7 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
       causeFromNotes: config.customize.read_alarm_cause,
     },
     log.child('notify'),
-    pictureUrlFrom(config),
+    pictureUrlFrom(config) ?? (links ? (event) => links.sign(event.eventId, clock.now()) : undefined),
   );
 
   const monitorIds = trackMonitorIds(bus);
@@ -210,24 +247,39 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
     log.child('auth'),
   );
   access.onChecked((snapshot) => enforceAccess(server.liveConnections(), snapshot, Math.floor(clock.now() / 1000), log.child('ws')));
+  // The status page shows each device's last push: it watches the results on their way back.
+  const pushResults = recentLog && sender ? new PushResults(() => clock.now()) : undefined;
   const fcmChannel =
     tokenStore && sender && devices
-      ? new FcmChannel(bus, tokenStore, sender, devices, payloadOptions, access.visibilityOf, push)
+      ? new FcmChannel(bus, tokenStore, pushResults ? pushResults.observe(sender) : sender, devices, payloadOptions, access.visibilityOf, push)
       : undefined;
   const channels: Channel[] = [wsChannel];
   if (fcmChannel) channels.push(fcmChannel);
-  if (config.mqtt.enable) channels.push(createMqttChannel(config, bus, log.child('mqtt'), clock));
+  const mqtt = config.mqtt.enable ? createMqttChannel(config, bus, log.child('mqtt'), clock, api ? (id, command) => api.setAlarm(id, command) : undefined) : undefined;
+  if (mqtt) channels.push(mqtt);
   const { options: apiPush, warnings: apiPushWarnings } = apiPushOptionsFrom(config);
   for (const warning of apiPushWarnings) log.warn(warning);
   if (apiPush) channels.push(new ApiPushChannel(bus, notifyStages.hooks, apiPush, log.child('api')));
   const detection = new EventDetection(db, schema, bus, eventDetectionOptions(config), log.child('events'), clock);
+  const status = recentLog
+    ? createStatus(config, { bus, clock, log: log.child('status'), recentLog, pushResults, db, schema, detection, server, tokenStore, sender, mqtt, payloadOptions, api })
+    : undefined;
+  if (status) sessions.addListener(status.board);
 
+  // Declared before anything starts: /health may be asked as soon as the server listens.
+  const health = () => ({
+    database: { state: db.isAvailable ? 'up' : 'down', polls: detection.stats.polls, last_event_id: detection.stats.lastEventId?.toString() ?? null },
+    mqtt: mqtt ? { state: mqtt.connected ? 'connected' : 'disconnected' } : { state: 'off' },
+    push: { state: config.fcm.enable ? 'on' : 'off', devices: tokenStore ? tokenStore.all().length : 0 },
+    zoneminder_api: api ? api.health() : { state: 'off' },
+  });
   const runner = new ServiceRunner(log);
   try {
     await runner.start([
       ...(tokenStore ? [tokenStore] : []),
       ...escontrol.services,
       db,
+      ...(api ? [api] : []),
       notifyStages,
       ...(sender ? [sender] : []),
       server,
@@ -237,12 +289,18 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
       pipeline,
       ...channels,
       replay,
+      ...(pictures ? [pictures] : []),
+      ...(status ? [status.board] : []),
       detection,
+      ...(status ? [status.server] : []),
     ]);
   } catch (err) {
     await runner.stop();
     throw err;
   }
+  // Home Assistant's database entity follows every change, starting with the state now.
+  const stopDatabaseEvents = db.onAvailabilityChange((available) => bus.emit('zm:database', { available }));
+  bus.emit('zm:database', { available: db.isAvailable });
   // Detect the schema now when the database is up, so a wrong database shows in the log at once.
   if (db.isAvailable) await schema().catch((err: unknown) => log.error(`cannot read ZoneMinder's schema: ${String(err)}`));
   log.info(`zmes ${ZMES_VERSION} ready`);
@@ -255,8 +313,10 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
     pipeline,
     detection,
     access,
+    statusPort: status?.server.port,
     stop: async () => {
       log.info('zmes stopping');
+      stopDatabaseEvents();
       await runner.stop();
       monitorIds.dispose();
       log.info('zmes stopped');
@@ -289,4 +349,90 @@ function tlsFiles(config: Config): { cert: string; key: string } {
     throw new ZmesError('ZMES_CONFIG_INVALID', `ssl.enable is on but ${missing} ${verb} not set (set the certificate and key files, or set ssl.enable: no)`);
   }
   return { cert, key };
+}
+
+/** Picture links signed by zmes, based on network.public_url (else this host's name and port). */
+function pictureLinksFrom(config: Config, log: Logger): PictureLinks {
+  const { public_url: publicUrl, port } = config.network;
+  let baseUrl = publicUrl?.replace(/\/+$/, '');
+  if (!baseUrl) {
+    baseUrl = `${config.ssl.enable ? 'https' : 'http'}://${hostname()}:${port}`;
+    log.warn(`network.public_url is not set: picture links use ${baseUrl}; set it to the address phones reach zmes by`);
+  }
+  return new PictureLinks({ baseUrl, lifetimeSec: config.zoneminder.picture_link_lifetime, key: () => loadPictureKey(pictureKeyPath(config.general.base_data_path), log) });
+}
+
+/** What the status page reads, built by startApp before anything starts. */
+interface StatusParts {
+  readonly bus: EventBus<ZmesEvents>;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly recentLog: RecentLog;
+  readonly pushResults: PushResults | undefined;
+  readonly db: ZmDatabase;
+  readonly schema: LazySchema;
+  readonly detection: EventDetection;
+  readonly server: WsServer<Session>;
+  readonly tokenStore: TokenStore | undefined;
+  readonly sender: FcmSender | undefined;
+  readonly mqtt: { readonly connected: boolean } | undefined;
+  readonly payloadOptions: PayloadOptions;
+  readonly api: ZmApiClient | undefined;
+}
+
+/** The status page: what it shows (StatusBoard) and its own HTTP server (status.port). */
+function createStatus(config: Config, parts: StatusParts): { board: StatusBoard; server: StatusServer } {
+  const { tokenStore, sender, mqtt, pushResults, clock } = parts;
+  const board = new StatusBoard(
+    parts.bus,
+    {
+      version: ZMES_VERSION,
+      database: parts.db,
+      schema: () => parts.schema.current?.label ?? null,
+      detection: parts.detection,
+      clients: () => parts.server.liveConnections(),
+      devices: tokenStore ? () => tokenStore.all() : undefined,
+      mqtt: mqtt
+        ? {
+            get connected() {
+              return mqtt.connected;
+            },
+            detail: config.mqtt.server ? `broker ${config.mqtt.server}` : 'broker not set',
+          }
+        : { off: 'mqtt.enable is off' },
+      fcm: sender ? { mode: sender.mode } : { off: config.fcm.enable ? 'neither a service-account file nor an FCM proxy is configured' : 'fcm.enable is off' },
+      zoneminderApi: parts.api
+        ? () => {
+            const api = parts.api!.health();
+            return {
+              state: api.state === 'down' || api.state === 'refused' ? 'down' : 'up',
+              detail: config.zoneminder.api_url ?? `${config.zoneminder.portal_url ?? ''}/api`,
+              lastSuccess: api.lastSuccessAt === null ? null : { at: api.lastSuccessAt, text: 'answered' },
+              lastError: api.lastErrorAt === null || api.lastError === null ? null : { at: api.lastErrorAt, text: api.lastError },
+            };
+          }
+        : undefined,
+    },
+    parts.recentLog,
+    pushResults,
+    clock,
+  );
+  const testPush =
+    tokenStore && sender
+      ? createTestPush({
+          devices: () => tokenStore.all(),
+          sender,
+          formatTime: parts.payloadOptions.formatTime,
+          now: () => clock.now(),
+          record: (result) => pushResults?.record(result, true),
+          remove: (token, why) => tokenStore.remove(token, why),
+        })
+      : () => Promise.resolve({ result: 'push-off', detail: 'push notifications are off' } as const);
+  const server = new StatusServer(
+    statusServerOptionsFrom(config),
+    { version: ZMES_VERSION, snapshot: () => board.snapshot(), onChange: (listener) => board.onChange(listener), testPush },
+    parts.log,
+    clock,
+  );
+  return { board, server };
 }

@@ -2,8 +2,11 @@
 /**
  * `npm run demo`: zmes on a machine without ZoneMinder. A throwaway ZoneMinder database (the
  * real schema from Debian's package) in the local MariaDB, or in a MariaDB of its own when none
- * runs; a demo user; zmes on port 9000; the simulator writing events every few seconds the way
- * ZoneMinder does. Ctrl-C removes everything it created.
+ * runs; a demo user; zmes on 127.0.0.1:9000 and its status page on 127.0.0.1:8099; the simulator
+ * writing events every few seconds the way ZoneMinder does. Ctrl-C removes everything it created.
+ *
+ * Environment: ZMES_DEMO_PORT (9000; 0 picks a free port), ZMES_DEMO_ADDRESS (127.0.0.1; e.g.
+ * 0.0.0.0 to let a phone on the network connect), ZMES_DEMO_STATUS_PORT (8099; 0 picks one).
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +24,8 @@ import { createZmTestDatabase, testDbServer, type DbServer, type ZmTestDatabase 
 const DEMO_USER = 'demo';
 const DEMO_PASSWORD = 'demo';
 const MONITORS = ['Front Door', 'Driveway', 'Backyard'];
+/** The demo user's password is public: only this machine, unless asked otherwise. */
+const ADDRESS = process.env['ZMES_DEMO_ADDRESS'] ?? '127.0.0.1';
 
 async function reachable(server: DbServer): Promise<boolean> {
   try {
@@ -86,7 +91,10 @@ async function main(): Promise<void> {
     const { config, warnings } = loadConfig({
       overrides: {
         'general.base_data_path': dataDir,
+        'network.address': ADDRESS,
         'network.port': Number(process.env['ZMES_DEMO_PORT'] ?? 9000),
+        'status.enable': true,
+        'status.port': Number(process.env['ZMES_DEMO_STATUS_PORT'] ?? 8099),
         'ssl.enable': false,
         'fcm.enable': false,
         'customize.send_event_end_notification': true,
@@ -111,18 +119,21 @@ async function main(): Promise<void> {
       await running.catch(() => undefined);
     });
 
-    const url = `ws://127.0.0.1:${app.port}`;
+    // Every interface: this machine reaches it on loopback.
+    const host = ['0.0.0.0', '[::]', '::'].includes(ADDRESS) ? '127.0.0.1' : ADDRESS;
+    const url = `ws://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${app.port}`;
     console.log(`
 zmes demo is running: ZoneMinder database ${zm.name}, monitors ${MONITORS.map((n, i) => `${n} (${monitorIds[i]})`).join(', ')}.
 A simulated event starts about every 3 seconds and ends 4 seconds later.
 
-Connect zmNinja or zmNinjaNg to ${url} with user "${DEMO_USER}", password "${DEMO_PASSWORD}", or by hand:
+Connect zmNinja or zmNinjaNg to ${url} with user "${DEMO_USER}", password "${DEMO_PASSWORD}",
+or watch the alarms from another terminal:
 
-  npx wscat -c ${url}
-  > {"event":"auth","data":{"user":"${DEMO_USER}","password":"${DEMO_PASSWORD}"}}
-  > {"event":"control","data":{"type":"filter","monlist":"${monitorIds[0]},${monitorIds[1]}","intlist":"0,0"}}
+  node --import tsx dev/demo/client.ts ${url}
 
-and watch the alarm frames arrive. Ctrl-C stops the demo and removes everything it created.
+Status page: http://127.0.0.1:${app.statusPort}/ (JSON: http://127.0.0.1:${app.statusPort}/api/status)
+
+Ctrl-C stops the demo and removes everything it created.
 `);
   } catch (err) {
     console.error(`demo failed: ${errorMessage(err)}`);

@@ -22,9 +22,16 @@ export const CONTAINER_PATHS: AddonPaths = { data: '/data', ssl: '/ssl', config:
 /** The WebSocket port inside the container; users remap the host port in the Network tab. */
 export const CONTAINER_PORT = 9000;
 
+/** The status page's port: config.yaml's `ingress_port`, left at the Supervisor's default. */
+export const INGRESS_PORT = 8099;
+
+/** The Supervisor's ingress proxy, the only client the status page answers in the add-on. */
+export const INGRESS_PROXY_ADDRESS = '172.30.32.2';
+
 export type OptionGroup =
   | 'General'
   | 'ZoneMinder database'
+  | 'ZoneMinder API'
   | 'Authentication'
   | 'SSL'
   | 'Push (FCM)'
@@ -62,6 +69,16 @@ export const OPTION_MAP = {
   zm_db_name: { key: 'database.name', group: 'ZoneMinder database' },
   zm_db_user: { key: 'database.user', group: 'ZoneMinder database' },
   zm_db_password: { key: 'database.password', group: 'ZoneMinder database' },
+
+  zm_portal_url: { key: 'zoneminder.portal_url', group: 'ZoneMinder API' },
+  zm_api_url: { key: 'zoneminder.api_url', group: 'ZoneMinder API' },
+  zm_api_user: { key: 'zoneminder.user', group: 'ZoneMinder API' },
+  zm_api_password: { key: 'zoneminder.password', group: 'ZoneMinder API' },
+  zm_verify_tls: { key: 'zoneminder.verify_tls', group: 'ZoneMinder API' },
+  zm_ca_file: { key: 'zoneminder.ca_file', group: 'ZoneMinder API', file: 'ssl' },
+  zm_max_picture_size: { key: 'zoneminder.max_picture_size', group: 'ZoneMinder API' },
+  picture_link_lifetime: { key: 'zoneminder.picture_link_lifetime', group: 'ZoneMinder API' },
+  public_url: { key: 'network.public_url', group: 'ZoneMinder API', note: 'how phones reach this add-on, e.g. `https://ha.example.com:9000`: the base of picture links' },
 
   auth_enable: { key: 'auth.enable', group: 'Authentication' },
   auth_timeout: { key: 'auth.timeout', group: 'Authentication' },
@@ -170,7 +187,7 @@ export function optionMapping(name: string): OptionMapping | undefined {
  */
 export const NOT_OPTIONS: Readonly<Partial<Record<OptionKey, string>>> = {
   'general.secrets': 'Home Assistant resolves `!secret name` in option values itself (from its `secrets.yaml`)',
-  'database.socket': "a Unix socket on the ZoneMinder host is not reachable from the add-on's container; use `zm_db_host`",
+  'database.socket': "a Unix socket on the ZoneMinder host is not reachable from the app's container; use `zm_db_host`",
   'hook.hook_script': 'legacy name of `hook.event_start_hook`; use `event_start_hook`',
 };
 
@@ -188,17 +205,25 @@ export function fixedSettings(paths: AddonPaths, port: number = CONTAINER_PORT):
     'network.address': '[::]',
     // Empty means "not set": no zm.conf is read.
     'database.zm_conf': '',
+    'status.enable': true,
+    'status.port': INGRESS_PORT,
+    'status.address': '[::]',
+    'status.allowed_clients': INGRESS_PROXY_ADDRESS,
   };
 }
 
 /** Why each fixed key has its value, for the docs. */
 export const FIXED_REASONS: Readonly<Partial<Record<OptionKey, string>>> = {
-  'general.base_data_path': 'private persistent folder of the add-on, included in backups',
-  'general.escontrol_interface_file': 'admin overrides persist with the add-on',
-  'fcm.token_file': 'registered push tokens persist with the add-on',
+  'general.base_data_path': 'private persistent folder of the app, included in backups',
+  'general.escontrol_interface_file': 'admin overrides persist with the app',
+  'fcm.token_file': 'registered push tokens persist with the app',
   'network.port': 'fixed inside the container; change the host port in the Network section',
   'network.address': 'every interface of the container',
   'database.zm_conf': 'ZoneMinder runs elsewhere: its zm.conf is not in the container; use the `zm_db_*` options',
+  'status.enable': "the status page is the app's panel in Home Assistant's sidebar (ingress)",
+  'status.port': "config.yaml's ingress_port (the Supervisor's default)",
+  'status.address': 'every interface of the container; allowed_clients decides who is answered',
+  'status.allowed_clients': "only the Supervisor's ingress proxy, which lets in logged-in Home Assistant users",
 };
 
 /**
@@ -368,14 +393,14 @@ export function describeOptionError(message: string): string {
 
 /** Markdown: add-on option | zmes key | classic ini key | note. The table DOCS.md shows. */
 export function mappingTable(): string {
-  const rows = ['| add-on option | zmes key | classic ini `[section] key` | note |', '| --- | --- | --- | --- |'];
+  const rows = ['| app option | zmes key | classic ini `[section] key` | note |', '| --- | --- | --- | --- |'];
   for (const name of OPTION_NAMES) {
     const mapping: OptionMapping = OPTION_MAP[name];
     const leaf = findOption(mapping.key)?.leaf;
     const classic = leaf?.classic ? `\`${leaf.classic}\`` : '— (zmes only)';
     const notes: string[] = [];
     if (mapping.file === 'ssl') notes.push('file name in `/ssl` (or an absolute path)');
-    if (mapping.file === 'config') notes.push('file name in the add-on config folder `/config` (or an absolute path)');
+    if (mapping.file === 'config') notes.push("file name in this app's config folder `/config` (or an absolute path)");
     if (mapping.note) notes.push(mapping.note);
     rows.push(`| \`${name}\` | \`${mapping.key}\` | ${classic} | ${notes.join('; ')} |`);
   }
@@ -385,7 +410,7 @@ export function mappingTable(): string {
 /** Markdown: keys the add-on sets itself, and keys without an option. */
 export function fixedTable(): string {
   const fixed = fixedSettings(CONTAINER_PATHS);
-  const rows = ['| zmes key | classic ini | add-on value | why |', '| --- | --- | --- | --- |'];
+  const rows = ['| zmes key | classic ini | app value | why |', '| --- | --- | --- | --- |'];
   for (const [key, value] of Object.entries(fixed)) {
     const leaf = findOption(key)?.leaf;
     const shown = value === '' ? '(not set)' : `\`${String(value)}\``;

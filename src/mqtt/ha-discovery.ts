@@ -17,6 +17,8 @@ export const AVAILABLE = 'online';
 export const NOT_AVAILABLE = 'offline';
 export const MOTION_ON = 'ON';
 export const MOTION_OFF = 'OFF';
+export const DATABASE_UP = 'ON';
+export const DATABASE_DOWN = 'OFF';
 export const EVENT_TYPES = ['event_start', 'event_end'] as const;
 export type HaEventType = (typeof EVENT_TYPES)[number];
 
@@ -26,6 +28,8 @@ export interface DiscoveryContext {
   readonly version: string;
   /** Where users get help; omitted from `origin` when unknown. */
   readonly supportUrl?: string | undefined;
+  /** ZoneMinder's API is configured: each monitor also gets its picture and the alarm buttons. */
+  readonly zoneminderApi?: boolean;
 }
 
 export interface DiscoveryMonitor {
@@ -109,17 +113,26 @@ function availability(ctx: DiscoveryContext): JsonValue {
   return [{ topic: ctx.layout.availability, payload_available: AVAILABLE, payload_not_available: NOT_AVAILABLE }];
 }
 
-type EntitySuffix = 'motion' | 'last_event' | 'alarm';
-/** The per-monitor entities: component, and the suffix of their object id, unique id and entity id. */
-const MONITOR_ENTITIES: ReadonlyArray<{ component: HaComponent; suffix: EntitySuffix }> = [
+type EntitySuffix = 'motion' | 'last_event' | 'alarm' | 'picture' | 'force_alarm' | 'cancel_alarm';
+/**
+ * The per-monitor entities: component, and the suffix of their object id, unique id and entity
+ * id; `api`: only with ZoneMinder's API configured.
+ */
+const MONITOR_ENTITIES: ReadonlyArray<{ component: HaComponent; suffix: EntitySuffix; api?: true }> = [
   { component: 'binary_sensor', suffix: 'motion' },
   { component: 'sensor', suffix: 'last_event' },
   { component: 'event', suffix: 'alarm' },
+  { component: 'image', suffix: 'picture', api: true },
+  { component: 'button', suffix: 'force_alarm', api: true },
+  { component: 'button', suffix: 'cancel_alarm', api: true },
 ];
+
+/** What the Force alarm / Cancel alarm buttons send on the monitor's alarm command topic. */
+export const ALARM_COMMANDS = { force_alarm: 'on', cancel_alarm: 'off' } as const;
 
 const monitorObjectId = (monitorId: number, suffix: string) => `monitor_${monitorId}_${suffix}`;
 
-/** The discovery config topics of one monitor (also when removing a monitor zmes no longer knows). */
+/** Every discovery config topic a monitor can have (for removing a monitor zmes no longer knows). */
 export function monitorDiscoveryTopics(layout: TopicLayout, monitorId: number): string[] {
   return MONITOR_ENTITIES.map(({ component, suffix }) => layout.discoveryConfig(component, monitorObjectId(monitorId, suffix)));
 }
@@ -144,15 +157,33 @@ export function serverDiscovery(ctx: DiscoveryContext): DiscoveryMessage[] {
     state_topic: layout.availability,
     payload_on: AVAILABLE,
     payload_off: NOT_AVAILABLE,
+    // The last action that failed (a force-alarm call), so Home Assistant shows why.
+    json_attributes_topic: layout.statusAttributes,
     device: serverDevice(ctx),
     origin: origin(ctx),
   };
-  return [{ topic: layout.discoveryConfig('binary_sensor', 'status'), payload: canonicalJson(config) }];
+  const database: JsonObject = {
+    name: 'ZoneMinder database',
+    unique_id: `${layout.nodeId}_database`,
+    default_entity_id: `binary_sensor.zmes_${instanceSlug(layout)}_database`,
+    device_class: 'connectivity',
+    entity_category: 'diagnostic',
+    state_topic: layout.database,
+    payload_on: DATABASE_UP,
+    payload_off: DATABASE_DOWN,
+    availability: availability(ctx),
+    device: serverDevice(ctx),
+    origin: origin(ctx),
+  };
+  return [
+    { topic: layout.discoveryConfig('binary_sensor', 'status'), payload: canonicalJson(config) },
+    { topic: layout.discoveryConfig('binary_sensor', 'database'), payload: canonicalJson(database) },
+  ];
 }
 
 /** The three entities of one monitor, in a fixed order. */
 export function monitorDiscovery(ctx: DiscoveryContext, monitor: DiscoveryMonitor): DiscoveryMessage[] {
-  return MONITOR_ENTITIES.map(({ component, suffix }) => ({
+  return MONITOR_ENTITIES.filter((entity) => !entity.api || ctx.zoneminderApi === true).map(({ component, suffix }) => ({
     topic: ctx.layout.discoveryConfig(component, monitorObjectId(monitor.id, suffix)),
     payload: canonicalJson(monitorEntityConfig(ctx, monitor, component, suffix)),
   }));
@@ -200,6 +231,22 @@ function monitorEntityConfig(
         device_class: 'motion',
         event_types: [...EVENT_TYPES],
         state_topic: layout.event(monitor.id),
+      };
+    case 'picture':
+      return {
+        ...common,
+        name: 'Event picture',
+        image_topic: layout.picture(monitor.id),
+        content_type: 'image/jpeg',
+      };
+    case 'force_alarm':
+    case 'cancel_alarm':
+      return {
+        ...common,
+        name: suffix === 'force_alarm' ? 'Force alarm' : 'Cancel alarm',
+        icon: suffix === 'force_alarm' ? 'mdi:alarm-light' : 'mdi:alarm-light-off',
+        command_topic: layout.alarmCommand(monitor.id),
+        payload_press: ALARM_COMMANDS[suffix],
       };
   }
 }

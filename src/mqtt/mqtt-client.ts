@@ -260,7 +260,7 @@ export interface MqttLink {
   start(): Promise<void>;
   stop(): Promise<void>;
   /** Never throws; a message not `sent` now is `queued` (only with `queue`) or `dropped`. */
-  publish(topic: string, payload: string, options: PublishOptions): PublishResult;
+  publish(topic: string, payload: string | Buffer, options: PublishOptions): PublishResult;
   /** Kept for the life of the connection and re-sent after every reconnect. */
   subscribe(topic: string): void;
   /**
@@ -417,7 +417,7 @@ export class MqttConnection implements MqttLink {
     this.write(this.reporter.stopped(messages.length));
   }
 
-  publish(topic: string, payload: string, options: PublishOptions): PublishResult {
+  publish(topic: string, payload: string | Buffer, options: PublishOptions): PublishResult {
     const client = this.client;
     // A queued message is never overtaken by a newer one (the queue drains during the connect).
     const mustWait = options.queue === true && this.queue.size > 0;

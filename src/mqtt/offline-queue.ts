@@ -22,7 +22,7 @@ export const DEFAULT_OFFLINE_QUEUE: OfflineQueueLimits = { maxMessages: 1000, ma
 
 export interface QueuedMessage {
   readonly topic: string;
-  readonly payload: string;
+  readonly payload: string | Buffer;
   readonly qos: 0 | 1;
   readonly retain: boolean;
   /** When it was queued (caller's clock, ms). */

@@ -7,13 +7,17 @@
  *   <topic>/zmes/monitor/<MonitorId>/last_event         last event id (retained)
  *   <topic>/zmes/monitor/<MonitorId>/last_event/attributes   JSON attributes of that event (retained)
  *   <topic>/zmes/monitor/<MonitorId>/event              {"event_type":"event_start"|"event_end",…} (not retained)
+ *   <topic>/zmes/monitor/<MonitorId>/picture            JPEG of the latest event (retained; with the ZoneMinder API)
+ *   <topic>/zmes/monitor/<MonitorId>/alarm/set          `on` / `off` from the Force / Cancel alarm buttons (subscribed)
+ *   <topic>/zmes/database                               ON / OFF: ZoneMinder's database reachable (retained)
+ *   <topic>/zmes/status/attributes                      JSON: the last failed action, for the Status entity (retained)
  *   <discovery_prefix>/<component>/<node id>/<object id>/config   Home Assistant discovery
  *
  * Everything new lives two levels below `<topic>`, so a user's `<topic>/+` subscription keeps
  * seeing only the classic per-monitor messages.
  */
 
-export type HaComponent = 'binary_sensor' | 'sensor' | 'event';
+export type HaComponent = 'binary_sensor' | 'sensor' | 'event' | 'image' | 'button';
 
 export interface TopicLayout {
   /** The classic `<topic>/<MonitorId>`. */
@@ -23,6 +27,14 @@ export interface TopicLayout {
   lastEvent(monitorId: number): string;
   lastEventAttributes(monitorId: number): string;
   event(monitorId: number): string;
+  picture(monitorId: number): string;
+  alarmCommand(monitorId: number): string;
+  /** Matches the alarm command topic of every monitor. */
+  readonly alarmCommandWildcard: string;
+  /** The monitor id of an alarm command topic, or null for any other topic. */
+  parseAlarmCommandTopic(topic: string): number | null;
+  readonly database: string;
+  readonly statusAttributes: string;
   /** Every retained state topic of a monitor, for removal. */
   monitorStateTopics(monitorId: number): string[];
   /** Home Assistant's birth and last-will topic. */
@@ -68,7 +80,16 @@ export function topicLayout(topic: string, discoveryPrefix: string): TopicLayout
     lastEvent: (id) => `${monitor(id)}/last_event`,
     lastEventAttributes: (id) => `${monitor(id)}/last_event/attributes`,
     event: (id) => `${monitor(id)}/event`,
-    monitorStateTopics: (id) => [layout.motion(id), layout.lastEvent(id), layout.lastEventAttributes(id)],
+    picture: (id) => `${monitor(id)}/picture`,
+    alarmCommand: (id) => `${monitor(id)}/alarm/set`,
+    alarmCommandWildcard: `${base}/monitor/+/alarm/set`,
+    parseAlarmCommandTopic(candidate) {
+      const match = /^(\d{1,9})\/alarm\/set$/.exec(candidate.startsWith(`${base}/monitor/`) ? candidate.slice(`${base}/monitor/`.length) : '');
+      return match ? Number(match[1]) : null;
+    },
+    database: `${base}/database`,
+    statusAttributes: `${base}/status/attributes`,
+    monitorStateTopics: (id) => [layout.motion(id), layout.lastEvent(id), layout.lastEventAttributes(id), layout.picture(id)],
     haStatus: `${discoveryPrefix}/status`,
     discoveryConfig: (component, objectId) => `${discoveryPrefix}/${component}/${nodeId}/${objectId}/config`,
     discoveryWildcard: `${discoveryPrefix}/+/${nodeId}/+/config`,

@@ -28,6 +28,25 @@ export interface WsServerOptions {
   trustedProxies?: net.BlockList;
 }
 
+/** A plain HTTP answer of the server's own endpoints. */
+export interface HttpAnswer {
+  readonly status: number;
+  readonly contentType: string;
+  readonly body: string | Buffer;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/**
+ * The plain HTTP endpoints beside the WebSocket: liveness (`/health`, 200 while the process is
+ * sound, with the state of its parts), readiness (`/ready`, 503 while ZoneMinder's database is
+ * unreachable) and the signed event pictures (`/picture/<EventId>?exp=…&sig=…`).
+ */
+export interface HttpEndpoints {
+  health(): object;
+  ready(): { ready: boolean; reason?: string };
+  picture?(idText: string, query: string): Promise<HttpAnswer>;
+}
+
 /** What the protocol layer does with connections; the server only moves bytes. */
 export interface ConnectionHandler<Session> {
   createSession(remoteAddress: string): Session;
@@ -39,6 +58,15 @@ export interface ConnectionHandler<Session> {
 interface UserData<Session> {
   connection: Connection<Session>;
 }
+
+const STATUS_TEXT: Readonly<Record<number, string>> = {
+  200: 'OK',
+  403: 'Forbidden',
+  404: 'Not Found',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+};
 
 /** Closes for going away (server stop); both apps reconnect on it. */
 const CLOSE_GOING_AWAY = 1001;
@@ -64,6 +92,7 @@ export class WsServer<Session> implements Service {
     private readonly options: WsServerOptions,
     private readonly handler: ConnectionHandler<Session>,
     private readonly log: Logger,
+    private readonly endpoints: HttpEndpoints = { health: () => ({}), ready: () => ({ ready: true }) },
   ) {}
 
   get port(): number {
@@ -148,12 +177,41 @@ export class WsServer<Session> implements Service {
     };
     app.ws('/*', behavior);
     app.get('/health', (res) => {
-      res.writeHeader('content-type', 'application/json').end(JSON.stringify({ status: 'ok' }));
+      const body = JSON.stringify({ status: 'ok', ...this.endpoints.health() });
+      res.writeHeader('content-type', 'application/json').writeHeader('cache-control', 'no-store').end(body);
     });
+    app.get('/ready', (res) => {
+      const { ready, reason } = this.endpoints.ready();
+      res.writeStatus(ready ? '200 OK' : '503 Service Unavailable').writeHeader('content-type', 'application/json');
+      res.writeHeader('cache-control', 'no-store').end(JSON.stringify(ready ? { status: 'ready' } : { status: 'not ready', reason }));
+    });
+    const picture = this.endpoints.picture;
+    if (picture) app.get('/picture/:id', (res, req) => this.answerLater(res, picture(req.getParameter(0) ?? '', req.getQuery() ?? '')));
     app.any('/*', (res) => {
       res.writeStatus('426 Upgrade Required').writeHeader('content-type', 'text/plain').end('zmes: WebSocket endpoint\n');
     });
     return app;
+  }
+
+  /** Answers an HTTP request once `answer` settles; uWS forbids touching `res` after the client left. */
+  private answerLater(res: HttpResponse, answer: Promise<HttpAnswer>): void {
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    answer
+      .catch((err: unknown): HttpAnswer => {
+        this.log.error(`HTTP endpoint failed: ${err instanceof Error ? err.message : String(err)}`);
+        return { status: 500, contentType: 'text/plain', body: 'internal error\n' };
+      })
+      .then((result) => {
+        if (aborted) return;
+        res.cork(() => {
+          res.writeStatus(`${result.status} ${STATUS_TEXT[result.status] ?? ''}`.trim()).writeHeader('content-type', result.contentType);
+          for (const [name, value] of Object.entries(result.headers ?? {})) res.writeHeader(name, value);
+          res.end(result.body);
+        });
+      }, () => undefined);
   }
 
   private upgrade(res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void {

@@ -75,6 +75,8 @@ export interface DetectionStats {
   changes: number;
   /** The last handled Events.Id (null before the first successful cycle). */
   lastEventId: bigint | null;
+  /** Unix ms of the last completed poll cycle (null before the first). */
+  lastPollAt: number | null;
   /** Events followed right now (open, waiting for alarm frames or for their monitor). */
   tracked: number;
 }
@@ -83,7 +85,7 @@ type Phase = 'new' | 'running' | 'stopped';
 
 export class EventDetection implements Service {
   readonly name = 'event-detection';
-  readonly stats: DetectionStats = { polls: 0, changes: 0, lastEventId: null, tracked: 0 };
+  readonly stats: DetectionStats = { polls: 0, changes: 0, lastEventId: null, lastPollAt: null, tracked: 0 };
 
   private phase: Phase = 'new';
   private readonly abort = new AbortController();
@@ -208,6 +210,7 @@ export class EventDetection implements Service {
     if (outcome.unknownMonitors.length > 0) this.monitors.requestReload();
     if (outcome.dirty) this.store.save(detector.snapshot());
     this.stats.polls++;
+    this.stats.lastPollAt = this.clock.now();
     this.stats.lastEventId = detector.lastEventId;
     this.stats.tracked = detector.trackedCount;
     this.readyWaiters.resolve();

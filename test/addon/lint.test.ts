@@ -13,6 +13,7 @@ import {
   checkDockerfile,
   checkDocs,
   checkImages,
+  checkIngress,
   checkLinterRules,
   checkLinterSchema,
   checkManifestExtras,
@@ -30,6 +31,7 @@ import {
   valueFitsType,
   type Finding,
 } from '../../addon/lint.js';
+import { CONTAINER_PATHS, fixedSettings } from '../../src/config/addon-options.js';
 
 const manifestText = readFileSync(join(ROOT, 'config.yaml'), 'utf8');
 const { data: manifest, versionQuoted } = parseManifest(manifestText);
@@ -135,6 +137,23 @@ describe('config.yaml against the add-on linter', () => {
     assert.ok(extra(variant({ hassio_api: true })).includes('hassio-api'));
     const changelog = rules(checkManifestExtras(manifest, true, { packageVersion, changelog: '# Changelog\n\n## [0.0.1]\n' }));
     assert.ok(changelog.includes('version-changelog'));
+  });
+
+  it('offers the status page through ingress: the default ingress port (omitted), a panel, no webui', () => {
+    assert.equal(manifest['ingress'], true);
+    assert.ok(!('ingress_port' in manifest), 'ingress_port 8099 is the default: the linter wants it left out');
+    assert.ok(!('webui' in manifest), 'no webui with ingress');
+    assert.equal(typeof manifest['panel_icon'], 'string');
+    assert.equal(typeof manifest['panel_title'], 'string');
+    const fixed = fixedSettings(CONTAINER_PATHS);
+    assert.deepEqual(checkIngress(manifest, fixed), []);
+    const ingress = (config: Record<string, unknown>, settings = fixed) => rules(checkIngress(config, settings));
+    assert.ok(ingress(variant({ ingress: undefined })).includes('ingress'));
+    assert.ok(ingress(variant({ ingress_port: 8100 })).includes('ingress-port'));
+    assert.ok(ingress(variant({ ingress_port: 9000 })).includes('ingress-port'));
+    assert.ok(ingress(variant({ panel_title: undefined })).includes('ingress-panel'));
+    assert.ok(ingress(manifest, { ...fixed, 'status.enable': false }).includes('ingress-status'));
+    assert.ok(ingress(manifest, { ...fixed, 'status.allowed_clients': '' }).includes('ingress-status'));
   });
 });
 

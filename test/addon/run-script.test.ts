@@ -233,7 +233,11 @@ describe('zmes/run (longrun)', () => {
       assert.equal(auth['status'], 'Success', JSON.stringify(auth));
       await client.close();
 
-      assert.deepEqual(await health(port), { status: 200, body: '{"status":"ok"}' });
+      const live = await health(port);
+      assert.equal(live.status, 200);
+      const state = JSON.parse(live.body) as Record<string, { state?: string } | string>;
+      assert.equal(state['status'], 'ok');
+      assert.deepEqual(Object.keys(state).sort(), ['database', 'mqtt', 'push', 'status', 'zoneminder_api']);
       await subscriber.waitFor((m) => m.topic === `${topic}/zmes/availability` && m.payload === 'online', 'availability online');
       assert.ok(!output.includes(db.appSettings!.password), 'the database password reached the log');
     } finally {

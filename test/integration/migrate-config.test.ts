@@ -188,6 +188,27 @@ describe('a classic v7 YAML with secrets.yml and JSON tokens', () => {
   });
 });
 
+describe('push with the store apps: the classic proxy settings', () => {
+  test('fcm_v1_url and fcm_v1_key become proxy mode in the add-on options, the key as a !secret', () => {
+    const ini = join(dir, 'proxy.ini');
+    const secrets = join(dir, 'proxy-secrets.ini');
+    // Stand-ins: no third party's URL or key appears in this repository.
+    writeFileSync(ini, `[general]\nsecrets = ${secrets}\n[fcm]\nenable = yes\nuse_fcmv1 = yes\nfcm_v1_url = https://push-proxy.example/send_push\nfcm_v1_key = !FCM_V1_KEY\n`);
+    writeFileSync(secrets, '[secrets]\nFCM_V1_KEY = stand-in-key-not-a-real-one\n');
+    const file = join(dir, 'proxy-addon.yaml');
+    const result = zmes(ini, '--out', join(dir, 'proxy.yml'), '--addon-options', file);
+    assert.equal(result.code, 0, result.stderr);
+    const options = parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(
+      { mode: options['fcm_mode'], url: options['fcm_proxy_url'], key: options['fcm_proxy_key'] },
+      { mode: 'proxy', url: 'https://push-proxy.example/send_push', key: '!secret fcm_v1_key' },
+    );
+    assert.match(result.stderr, /fcm_v1_key: <the value of FCM_V1_KEY>/);
+    const { config } = loadConfig({ file: join(dir, 'proxy.yml'), env: {} });
+    assert.deepEqual({ url: config.fcm.fcm_v1_url, key: config.fcm.fcm_v1_key }, { url: 'https://push-proxy.example/send_push', key: 'stand-in-key-not-a-real-one' });
+  });
+});
+
 describe('refusals', () => {
   test('--tokens without --data-dir is a usage error (64)', () => {
     const result = zmes(fixture('zmeventnotification.ini'), '--tokens', fixture('tokens-json.txt'));

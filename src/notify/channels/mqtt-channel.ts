@@ -23,11 +23,13 @@ import { routedTo, type Channel } from './channel.js';
 import type { Logger } from '../../log/logger.js';
 import type { MonitorInfo, ZmEvent, ZmEventChange } from '../../domain/zm-event.js';
 import type { Notification } from '../../domain/notification.js';
-import type { ZmesEvents } from '../../domain/bus-events.js';
+import type { EventPicture, ZmesEvents } from '../../domain/bus-events.js';
 import { ZMES_VERSION } from '../../version.js';
 import { classicPayload } from '../../mqtt/classic-payload.js';
 import {
   AVAILABLE,
+  DATABASE_DOWN,
+  DATABASE_UP,
   monitorDiscovery,
   monitorDiscoveryTopics,
   monitorIdOfObjectId,
@@ -56,7 +58,15 @@ export interface MqttChannelOptions {
   readonly maxOpenEvents?: number;
   readonly version?: string;
   readonly supportUrl?: string;
+  /**
+   * ZoneMinder's API is configured: each monitor also gets its event picture (image entity) and
+   * Force / Cancel alarm buttons, whose presses this calls.
+   */
+  readonly alarmControl?: AlarmControl;
 }
+
+/** Forces (`on`) or cancels (`off`) an alarm on a monitor through ZoneMinder's API; rejects with a message for users. */
+export type AlarmControl = (monitorId: number, command: 'on' | 'off') => Promise<void>;
 
 export function mqttChannelOptionsFrom(config: Config): MqttChannelOptions {
   const mqtt = config.mqtt;
@@ -70,9 +80,9 @@ export function mqttChannelOptionsFrom(config: Config): MqttChannelOptions {
 }
 
 /** The MQTT channel built from the configuration (call only when mqtt.enable is on). */
-export function createMqttChannel(config: Config, bus: EventBus<ZmesEvents>, log: Logger, clock: Clock = systemClock): MqttChannel {
+export function createMqttChannel(config: Config, bus: EventBus<ZmesEvents>, log: Logger, clock: Clock = systemClock, alarmControl?: AlarmControl): MqttChannel {
   const connection = new MqttConnection(mqttSettingsFrom(config.mqtt), log, { now: () => clock.now() });
-  return new MqttChannel(bus, mqttChannelOptionsFrom(config), connection, log, clock);
+  return new MqttChannel(bus, { ...mqttChannelOptionsFrom(config), ...(alarmControl ? { alarmControl } : {}) }, connection, log, clock);
 }
 
 interface MonitorState {
@@ -110,6 +120,10 @@ export class MqttChannel implements Channel {
   private desiredTopicCache: ReadonlySet<string> | null = null;
   private disposers: Array<() => void> = [];
   private started = false;
+  /** ZoneMinder's database reachable (null until detection says). */
+  private databaseAvailable: boolean | null = null;
+  /** What the Status entity shows as attributes: the last alarm action and the last failure. */
+  private statusAttributes: Record<string, string> | null = null;
 
   constructor(
     private readonly bus: EventBus<ZmesEvents>,
@@ -119,7 +133,12 @@ export class MqttChannel implements Channel {
     private readonly clock: Clock = systemClock,
   ) {
     this.layout = topicLayout(options.topic, options.discoveryPrefix);
-    this.discovery = { layout: this.layout, version: options.version ?? ZMES_VERSION, supportUrl: options.supportUrl };
+    this.discovery = { layout: this.layout, version: options.version ?? ZMES_VERSION, supportUrl: options.supportUrl, zoneminderApi: options.alarmControl !== undefined };
+  }
+
+  /** Whether the broker connection is up (for /health). */
+  get connected(): boolean {
+    return this.link.connected;
   }
 
   /** The topic layout in use (for tests and docs). */
@@ -134,12 +153,15 @@ export class MqttChannel implements Channel {
       this.bus.on('notification', (n) => this.onNotification(n)),
       this.bus.on('zm:event', (change) => this.onZmEvent(change)),
       this.bus.on('zm:monitors', ({ monitors, removed }) => this.onMonitors(monitors, removed)),
+      this.bus.on('zm:picture', (picture) => this.onPicture(picture)),
+      this.bus.on('zm:database', ({ available }) => this.onDatabase(available)),
       this.link.onConnect(() => this.onBrokerConnected()),
       this.link.onMessage((message) => this.onMessage(message)),
     );
     if (this.options.haDiscovery) this.link.subscribe(this.layout.haStatus);
     // Also with discovery off: the retained configs read back are what is left to withdraw.
     this.link.subscribe(this.layout.discoveryWildcard);
+    if (this.options.haDiscovery && this.options.alarmControl) this.link.subscribe(this.layout.alarmCommandWildcard);
     await this.link.start();
   }
 
@@ -251,6 +273,53 @@ export class MqttChannel implements Channel {
     this.seenConfigs.clear();
   }
 
+  /** The latest event picture of a monitor, retained so Home Assistant shows it after its restart. */
+  private onPicture(picture: EventPicture): void {
+    if (!this.options.haDiscovery || !this.options.alarmControl) return;
+    this.link.publish(this.layout.picture(picture.monitorId), picture.jpeg, { qos: 1, retain: true });
+  }
+
+  private onDatabase(available: boolean): void {
+    this.databaseAvailable = available;
+    if (this.options.haDiscovery) this.publishDatabase();
+  }
+
+  private publishDatabase(): void {
+    this.link.publish(this.layout.database, this.databaseAvailable ? DATABASE_UP : DATABASE_DOWN, { qos: 1, retain: true });
+  }
+
+  /** A press of Force alarm / Cancel alarm: the call to ZoneMinder, its failure shown on the Status entity. */
+  private onAlarmCommand(monitorId: number, message: InboundMessage): void {
+    const control = this.options.alarmControl;
+    // A retained command (a button config with retain) would replay at every start: never act on one.
+    if (control === undefined || message.retained) return;
+    const command = message.payload.trim();
+    if (command !== 'on' && command !== 'off') {
+      this.log.warn(`ignoring ${JSON.stringify(message.payload.slice(0, 40))} on ${message.topic}: expected on or off`);
+      return;
+    }
+    const action = `${command === 'on' ? 'force' : 'cancel'} an alarm on monitor ${monitorId}`;
+    this.log.info(`Home Assistant asks to ${action}`);
+    const at = new Date(this.clock.now()).toISOString();
+    control(monitorId, command).then(
+      () => {
+        this.statusAttributes = { ...(this.statusAttributes ?? {}), last_action: action, last_action_at: at, last_action_result: 'ok' };
+        this.publishStatusAttributes();
+      },
+      (err: unknown) => {
+        const reason = errorMessage(err);
+        this.log.warn(`cannot ${action}: ${reason}`);
+        this.statusAttributes = { last_action: action, last_action_at: at, last_action_result: 'failed', last_error: reason, last_error_at: at };
+        this.publishStatusAttributes();
+      },
+    );
+  }
+
+  private publishStatusAttributes(): void {
+    if (!this.options.haDiscovery || this.statusAttributes === null) return;
+    this.link.publish(this.layout.statusAttributes, JSON.stringify(this.statusAttributes), { qos: 1, retain: true });
+  }
+
   // --- broker -------------------------------------------------------------------------------
 
   private onBrokerConnected(): void {
@@ -263,6 +332,11 @@ export class MqttChannel implements Channel {
   }
 
   private onMessage(message: InboundMessage): void {
+    const alarmMonitor = this.layout.parseAlarmCommandTopic(message.topic);
+    if (alarmMonitor !== null) {
+      this.onAlarmCommand(alarmMonitor, message);
+      return;
+    }
     if (!this.options.haDiscovery) {
       if (message.payload !== '' && this.layout.parseDiscoveryTopic(message.topic) !== null) this.withdrawTopic(message.topic);
       return;
@@ -278,7 +352,7 @@ export class MqttChannel implements Channel {
     }
     if (message.payload === '' || this.layout.parseDiscoveryTopic(message.topic) === null) return;
     if (this.listed === null) {
-      if (this.seenConfigs.size < (this.options.maxMonitors ?? DEFAULT_MAX_MONITORS) * 4) this.seenConfigs.add(message.topic);
+      if (this.seenConfigs.size < (this.options.maxMonitors ?? DEFAULT_MAX_MONITORS) * 8) this.seenConfigs.add(message.topic);
       return;
     }
     this.removeIfStale(message.topic);
@@ -286,6 +360,8 @@ export class MqttChannel implements Channel {
 
   private republishAll(): void {
     this.publishDiscovery(true);
+    if (this.databaseAvailable !== null) this.publishDatabase();
+    if (this.statusAttributes !== null) this.publishStatusAttributes();
     for (const [id, state] of this.monitors) {
       this.publishMotion(id, state);
       if (state.lastEvent) this.publishLastEvent(id, state.lastEvent);

@@ -37,7 +37,7 @@ const IGNORED = [
 
 const SENSITIVE = [
   'general.escontrol_interface_password', 'fcm.fcm_v1_key', 'fcm.api_key', 'mqtt.password', 'customize.picture_portal_password',
-  'database.password',
+  'database.password', 'zoneminder.password',
 ];
 
 // Defaults that matter for compatibility or were decided for zmes, pinned by value.
@@ -88,8 +88,8 @@ const PINNED_DEFAULTS: Record<string, unknown> = {
 };
 
 describe('the schema', () => {
-  it('has exactly the classic sections plus database, in that order', () => {
-    assert.deepEqual(SECTIONS, ['general', 'network', 'auth', 'ssl', 'fcm', 'push', 'mqtt', 'customize', 'hook', 'database']);
+  it('has exactly the classic sections plus database, zoneminder and status, in that order', () => {
+    assert.deepEqual(SECTIONS, ['general', 'network', 'auth', 'ssl', 'fcm', 'push', 'mqtt', 'customize', 'hook', 'database', 'zoneminder', 'status']);
   });
 
   it('contains every classic key, with its classic name', () => {

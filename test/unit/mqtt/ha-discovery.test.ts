@@ -10,6 +10,7 @@ import {
 } from '../../../src/mqtt/ha-discovery.js';
 import { eventEntityPayload, isoTime, lastEventAttributes, lastEventState, motionPayload } from '../../../src/mqtt/ha-state.js';
 import { nodeIdFor, slugify, topicLayout } from '../../../src/mqtt/topics.js';
+import { haConfigProblems } from '../../helpers/ha-mqtt-schemas.js';
 
 const layout = topicLayout('zoneminder', 'homeassistant');
 const ctx: DiscoveryContext = { layout, version: '1.2.3', supportUrl: 'https://example.invalid/zmes' };
@@ -78,7 +79,7 @@ describe('discovery configs', () => {
         'homeassistant/event/zmes_zoneminder/monitor_3_alarm/config',
       ],
     );
-    assert.deepEqual(monitorDiscoveryTopics(layout, 3), messages.map((m) => m.topic));
+    assert.deepEqual(monitorDiscoveryTopics(layout, 3).slice(0, 3), messages.map((m) => m.topic), 'removal covers them, and the API entities');
     const [motion, lastEvent, alarm] = messages.map((m) => parse(m.payload));
 
     assert.equal(motion?.['device_class'], 'motion');
@@ -142,6 +143,43 @@ describe('discovery configs', () => {
     const config = parse(motion!.payload);
     assert.equal(config.device['name'], 'Monitor 7');
     assert.deepEqual(config.origin, { name: 'zmes', sw_version: '1.2.3' });
+  });
+
+  test('with the ZoneMinder API, each monitor also gets its event picture and Force / Cancel alarm buttons that Home Assistant accepts', () => {
+    const messages = monitorDiscovery({ ...ctx, zoneminderApi: true }, backyard);
+    assert.deepEqual(messages.map((m) => m.topic), monitorDiscoveryTopics(layout, 3));
+    const byTopic = new Map(messages.map((m) => [m.topic, parse(m.payload)]));
+    const picture = byTopic.get('homeassistant/image/zmes_zoneminder/monitor_3_picture/config')!;
+    assert.deepEqual(haConfigProblems('image', picture), []);
+    assert.equal(picture['image_topic'], 'zoneminder/zmes/monitor/3/picture');
+    assert.equal(picture['content_type'], 'image/jpeg');
+    const force = byTopic.get('homeassistant/button/zmes_zoneminder/monitor_3_force_alarm/config')!;
+    const cancel = byTopic.get('homeassistant/button/zmes_zoneminder/monitor_3_cancel_alarm/config')!;
+    for (const button of [force, cancel]) {
+      assert.deepEqual(haConfigProblems('button', button), []);
+      assert.equal(button['command_topic'], 'zoneminder/zmes/monitor/3/alarm/set');
+    }
+    assert.match(String(force['unique_id']), /force_alarm/);
+    assert.equal(force['payload_press'], 'on');
+    assert.equal(cancel['payload_press'], 'off');
+    assert.equal(layout.parseAlarmCommandTopic('zoneminder/zmes/monitor/3/alarm/set'), 3);
+    assert.equal(layout.parseAlarmCommandTopic('zoneminder/zmes/monitor/3/alarm'), null);
+    assert.equal(layout.parseAlarmCommandTopic('other/zmes/monitor/3/alarm/set'), null);
+    // The schemas bite: what Home Assistant would refuse or ignore is reported.
+    assert.notDeepEqual(haConfigProblems('image', { ...picture, url_topic: 'x' }), []);
+    assert.notDeepEqual(haConfigProblems('button', { ...force, command_topic: 'a/+/b' }), []);
+    assert.notDeepEqual(haConfigProblems('button', { ...force, state_topic: 'a' }), []);
+  });
+
+  test('describe the ZoneMinder database as a diagnostic connectivity sensor of zmes, and carry the last failed action on the status entity', () => {
+    const [status, database] = serverDiscovery(ctx);
+    assert.equal(parse(status!.payload)['json_attributes_topic'], 'zoneminder/zmes/status/attributes');
+    assert.equal(database?.topic, 'homeassistant/binary_sensor/zmes_zoneminder/database/config');
+    const config = parse(database!.payload);
+    assert.equal(config['device_class'], 'connectivity');
+    assert.equal(config['entity_category'], 'diagnostic');
+    assert.equal(config['state_topic'], 'zoneminder/zmes/database');
+    assert.deepEqual([config['payload_on'], config['payload_off']], ['ON', 'OFF']);
   });
 
   test('map object ids back to their monitor', () => {

@@ -102,9 +102,14 @@ test('with ha_discovery off, the classic message is the only news; entities anno
     `homeassistant/binary_sensor/zmes_zm/monitor_${id}_motion/config`,
     `homeassistant/sensor/zmes_zm/monitor_${id}_last_event/config`,
     `homeassistant/event/zmes_zm/monitor_${id}_alarm/config`,
+    // With the ZoneMinder API (an earlier run may have had it): picture and alarm buttons.
+    `homeassistant/image/zmes_zm/monitor_${id}_picture/config`,
+    `homeassistant/button/zmes_zm/monitor_${id}_force_alarm/config`,
+    `homeassistant/button/zmes_zm/monitor_${id}_cancel_alarm/config`,
     `zm/zmes/monitor/${id}/motion`,
     `zm/zmes/monitor/${id}/last_event`,
     `zm/zmes/monitor/${id}/last_event/attributes`,
+    `zm/zmes/monitor/${id}/picture`,
   ]);
   assert.deepEqual(link.sent.map((s) => s.topic).sort(), expected.sort());
   assert.ok(link.sent.every((s) => s.payload === '' && s.retain), 'empty and retained');
@@ -120,7 +125,7 @@ test('with ha_discovery off, the classic message is the only news; entities anno
 
   link.sent.length = 0;
   link.connect();
-  assert.equal(link.sent.length, 1 + 2 * 6, 'again after a reconnect: a restarted broker may have lost the empty configs, Home Assistant still has the entities');
+  assert.equal(link.sent.length, 2 + 2 * 10, 'again after a reconnect: a restarted broker may have lost the empty configs, Home Assistant still has the entities');
   assert.equal(grep(/INFO .*ha_discovery is off: withdrawing/).length, 2, 'no new info line for the same monitors');
 });
 
