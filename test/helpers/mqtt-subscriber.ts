@@ -152,3 +152,14 @@ export async function clearRetained(broker: BrokerAddress, prefix: string): Prom
     await sub.close();
   }
 }
+
+/** zmes settings for MQTT on the shared test broker under its own topic, with the status page on a free port. */
+export function sharedBrokerSettings(topic: string): Record<string, unknown> {
+  return {
+    'status.enable': true,
+    'status.port': 0,
+    'mqtt.enable': true,
+    'mqtt.server': `${SHARED_BROKER.host}:${SHARED_BROKER.port}`,
+    'mqtt.topic': topic,
+  };
+}

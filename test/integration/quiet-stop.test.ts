@@ -4,7 +4,7 @@ import { createZmTestDatabase } from '../helpers/zm-db.js';
 import { connectClient } from '../helpers/ws-client.js';
 import { insertZmUser, startTestServer, zmPasswordHash } from '../helpers/zmes-server.js';
 import { connectFakeFcm, startFakeFcm } from '../helpers/fake-fcm.js';
-import { SHARED_BROKER, clearRetained, uniqueTopic } from '../helpers/mqtt-subscriber.js';
+import { SHARED_BROKER, clearRetained, uniqueTopic, sharedBrokerSettings } from '../helpers/mqtt-subscriber.js';
 import { openStream } from '../helpers/status-client.js';
 import { ZmSimulator } from '../../dev/sim/zm-simulator.js';
 
@@ -25,11 +25,7 @@ test('a clean stop with MQTT, push, an app, an open status page and a running ev
     const server = await startTestServer(
       db.appSettings!,
       {
-        'status.enable': true,
-        'status.port': 0,
-        'mqtt.enable': true,
-        'mqtt.server': `${SHARED_BROKER.host}:${SHARED_BROKER.port}`,
-        'mqtt.topic': topic,
+        ...sharedBrokerSettings(topic),
         'mqtt.discovery_prefix': topic,
       },
       { firebaseApp: fcm.app },

@@ -4,7 +4,7 @@ import { createZmTestDatabase, type ZmTestDatabase } from '../../helpers/zm-db.j
 import { connectClient, type TestClient } from '../../helpers/ws-client.js';
 import { insertZmUser, startTestServer, zmPasswordHash, type TestServer } from '../../helpers/zmes-server.js';
 import { connectFakeFcm, startFakeFcm, type FakeFcm, type FakeFcmApp } from '../../helpers/fake-fcm.js';
-import { SHARED_BROKER, clearRetained, uniqueTopic } from '../../helpers/mqtt-subscriber.js';
+import { SHARED_BROKER, clearRetained, uniqueTopic, sharedBrokerSettings } from '../../helpers/mqtt-subscriber.js';
 import { fetchStatus, openStream, pageToken, request } from '../../helpers/status-client.js';
 import { ZmSimulator } from '../../../dev/sim/zm-simulator.js';
 import { loadConfig } from '../../../src/config/load.js';
@@ -39,11 +39,7 @@ before(async () => {
   server = await startTestServer(
     db.appSettings!,
     {
-      'status.enable': true,
-      'status.port': 0,
-      'mqtt.enable': true,
-      'mqtt.server': `${SHARED_BROKER.host}:${SHARED_BROKER.port}`,
-      'mqtt.topic': topic,
+      ...sharedBrokerSettings(topic),
       'mqtt.ha_discovery': false,
       'customize.read_alarm_cause': true,
     },
