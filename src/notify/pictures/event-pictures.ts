@@ -25,6 +25,9 @@ export interface EventPicturesOptions {
 
 export const DEFAULT_PICTURE_OPTIONS: EventPicturesOptions = { retryDelaysMs: [1000, 2000, 4000], maxCached: 64 };
 
+/** Bytes of pictures each cache keeps. */
+const CACHE_BYTES = 16 * 1024 * 1024;
+
 const START_FRAMES: readonly PictureFrame[] = ['alarm', 'snapshot'];
 const END_FRAMES: readonly PictureFrame[] = ['objdetect', 'snapshot'];
 const LINK_FRAMES: readonly PictureFrame[] = ['objdetect', 'alarm', 'snapshot'];
@@ -32,6 +35,8 @@ const LINK_FRAMES: readonly PictureFrame[] = ['objdetect', 'alarm', 'snapshot'];
 export class EventPictures implements Service {
   readonly name = 'event pictures';
   private readonly latest: LRUCache<bigint, EventPicture>;
+  /** Pictures fetched for links of events this process did not see (older ones, after a restart). */
+  private readonly fetchedForLinks: LRUCache<bigint, Buffer>;
   private readonly timers = new Set<Timer>();
   private readonly inflight = new Set<Promise<unknown>>();
   private dispose: (() => void) | undefined;
@@ -44,7 +49,9 @@ export class EventPictures implements Service {
     private readonly log: Logger,
     private readonly options: EventPicturesOptions = DEFAULT_PICTURE_OPTIONS,
   ) {
-    this.latest = new LRUCache({ max: options.maxCached });
+    // Bounded in bytes too: a picture may be up to zoneminder.max_picture_size.
+    this.latest = new LRUCache({ max: options.maxCached, maxSize: CACHE_BYTES, sizeCalculation: (p) => Math.max(1, p.jpeg.length) });
+    this.fetchedForLinks = new LRUCache({ max: options.maxCached, maxSize: CACHE_BYTES, sizeCalculation: (jpeg) => Math.max(1, jpeg.length) });
   }
 
   start(): Promise<void> {
@@ -72,11 +79,15 @@ export class EventPictures implements Service {
 
   /** The best picture of an event for a picture link: the latest fetched, else fetched now. */
   async forLink(eventId: bigint): Promise<Buffer | null> {
-    const cached = this.latest.get(eventId);
-    if (cached) return cached.jpeg;
+    const cached = this.latest.get(eventId)?.jpeg ?? this.fetchedForLinks.get(eventId);
+    if (cached) return cached;
     for (const frame of LINK_FRAMES) {
       const jpeg = await this.api.eventPicture(eventId, frame);
-      if (jpeg !== null) return jpeg;
+      if (jpeg !== null) {
+        // Several phones open the same link: ask ZoneMinder once.
+        this.fetchedForLinks.set(eventId, jpeg);
+        return jpeg;
+      }
     }
     return null;
   }
