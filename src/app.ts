@@ -262,7 +262,7 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
   if (apiPush) channels.push(new ApiPushChannel(bus, notifyStages.hooks, apiPush, log.child('api')));
   const detection = new EventDetection(db, schema, bus, eventDetectionOptions(config), log.child('events'), clock);
   const status = recentLog
-    ? createStatus(config, { bus, clock, log: log.child('status'), recentLog, pushResults, db, schema, detection, server, tokenStore, sender, mqtt, payloadOptions, api })
+    ? createStatus(config, { bus, clock, log: log.child('status'), recentLog, pushResults, db, schema, detection, server, tokenStore, sender, mqtt, payloadOptions, api, pictures })
     : undefined;
   if (status) sessions.addListener(status.board);
 
@@ -378,6 +378,7 @@ interface StatusParts {
   readonly mqtt: { readonly connected: boolean } | undefined;
   readonly payloadOptions: PayloadOptions;
   readonly api: ZmApiClient | undefined;
+  readonly pictures: EventPictures | undefined;
 }
 
 /** The status page: what it shows (StatusBoard) and its own HTTP server (status.port). */
@@ -430,7 +431,13 @@ function createStatus(config: Config, parts: StatusParts): { board: StatusBoard;
       : () => Promise.resolve({ result: 'push-off', detail: 'push notifications are off' } as const);
   const server = new StatusServer(
     statusServerOptionsFrom(config),
-    { version: ZMES_VERSION, snapshot: () => board.snapshot(), onChange: (listener) => board.onChange(listener), testPush },
+    {
+      version: ZMES_VERSION,
+      snapshot: () => board.snapshot(),
+      onChange: (listener) => board.onChange(listener),
+      testPush,
+      ...(parts.pictures ? { picture: (eventId: bigint) => parts.pictures!.forLink(eventId) } : {}),
+    },
     parts.log,
     clock,
   );

@@ -8,6 +8,8 @@
 export interface PageOptions {
   readonly csrfToken: string;
   readonly version: string;
+  /** ZoneMinder's API is configured: the monitors table shows each last event's picture. */
+  readonly pictures?: boolean;
 }
 
 function escapeHtml(text: string): string {
@@ -21,6 +23,7 @@ export function renderPage(options: PageOptions): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="zmes-csrf" content="${escapeHtml(options.csrfToken)}">
+<meta name="zmes-pictures" content="${options.pictures === true ? 'yes' : 'no'}">
 <title>zmes status</title>
 <link rel="stylesheet" href="status.css">
 <script src="status.js" defer></script>
@@ -45,7 +48,8 @@ export function renderPage(options: PageOptions): string {
 `;
 }
 
-export const STATUS_STYLE = `:root {
+export const STATUS_STYLE = `img.thumb { width: 96px; height: auto; border-radius: 4px; display: block; }
+:root {
   color-scheme: light dark;
   --bg: #f4f5f7; --card: #ffffff; --text: #1c1f23; --muted: #6b7280; --line: #e3e6ea;
   --accent: #0b7fc6; --ok: #1a8f3c; --ok-bg: #e3f4e8; --bad: #c62828; --bad-bg: #fdecea;
@@ -116,6 +120,7 @@ a { color: var(--accent); }
 export const STATUS_SCRIPT = `'use strict';
 (function () {
   var csrf = (document.querySelector('meta[name="zmes-csrf"]') || {}).content || '';
+  var pictures = ((document.querySelector('meta[name="zmes-pictures"]') || {}).content || '') === 'yes';
   var last = null;
   var seenEvents = null;
   var pending = {};
@@ -219,17 +224,29 @@ export const STATUS_SCRIPT = `'use strict';
       var name = el('td');
       name.appendChild(el('span', null, m.name));
       name.appendChild(el('span', 'sub', 'monitor ' + m.id + (m.notify ? '' : ' · not notified')));
-      return row([
-        name,
+      var cells = [name];
+      if (pictures) {
+        var pic = el('td');
+        if (e) {
+          var img = el('img', 'thumb');
+          img.setAttribute('src', 'api/picture/' + encodeURIComponent(e.event_id));
+          img.setAttribute('alt', 'event ' + e.event_id);
+          img.setAttribute('loading', 'lazy');
+          pic.appendChild(img);
+        }
+        cells.push(pic);
+      }
+      return row(cells.concat([
         e ? timeCell(e.started_at) : el('td', 'sub', 'no event since zmes started'),
         e ? el('td', 'num', '#' + e.event_id) : el('td', null, ''),
         el('td', 'wrap', e ? e.cause : ''),
         el('td', e && e.state === 'open' ? 'state-open' : null, e ? (e.state === 'open' ? 'running' : e.state) : '')
-      ]);
+      ]));
     });
     var box = byId('monitors');
     clear(box);
-    box.appendChild(table(['Monitor', 'Last event', 'Event', 'Cause', 'State'], rows, 'No monitors loaded yet.'));
+    var heads = pictures ? ['Monitor', 'Picture', 'Last event', 'Event', 'Cause', 'State'] : ['Monitor', 'Last event', 'Event', 'Cause', 'State'];
+    box.appendChild(table(heads, rows, 'No monitors loaded yet.'));
   }
 
   function renderEvents(s) {

@@ -50,7 +50,12 @@ export interface StatusApi {
   snapshot(): StatusSnapshot;
   onChange(listener: () => void): () => void;
   testPush(deviceId: string): Promise<TestPushAnswer>;
+  /** The picture of an event through ZoneMinder's API; absent when the API is not configured. */
+  picture?(eventId: bigint): Promise<Buffer | null>;
 }
+
+/** `/api/picture/<EventId>`: the picture of a monitor's last event (with ZoneMinder's API). */
+const PICTURE_PATH = /^\/api\/picture\/([1-9]\d{0,19})$/;
 
 const SECURITY_HEADERS = {
   'content-security-policy':
@@ -182,7 +187,7 @@ export class StatusServer implements Service {
     switch (path) {
       case '/':
       case '/index.html':
-        return send(res, 200, 'text/html; charset=utf-8', renderPage({ csrfToken: this.csrfToken, version: this.api.version }));
+        return send(res, 200, 'text/html; charset=utf-8', renderPage({ csrfToken: this.csrfToken, version: this.api.version, pictures: this.api.picture !== undefined }));
       case '/status.js':
         return send(res, 200, 'text/javascript; charset=utf-8', STATUS_SCRIPT);
       case '/status.css':
@@ -191,9 +196,23 @@ export class StatusServer implements Service {
         return send(res, 200, 'application/json; charset=utf-8', JSON.stringify(this.api.snapshot()));
       case '/api/stream':
         return req.method === 'GET' ? this.openStream(req, res) : send(res, 200, 'text/event-stream; charset=utf-8', '');
-      default:
+      default: {
+        const picture = PICTURE_PATH.exec(path);
+        if (picture && this.api.picture) return this.sendPicture(BigInt(picture[1]!), res);
         return send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
+      }
     }
+  }
+
+  private sendPicture(eventId: bigint, res: ServerResponse): void {
+    this.api.picture!(eventId).then(
+      (jpeg) => {
+        if (jpeg === null) return send(res, 404, 'text/plain; charset=utf-8', 'no picture of this event\n');
+        res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'image/jpeg', 'content-length': jpeg.length, 'cache-control': 'private, max-age=300' });
+        res.end(res.req.method === 'HEAD' ? undefined : jpeg);
+      },
+      (err: unknown) => send(res, 502, 'text/plain; charset=utf-8', `no picture: ${errorMessage(err)}\n`),
+    );
   }
 
   private post(path: string, req: IncomingMessage, res: ServerResponse): void {

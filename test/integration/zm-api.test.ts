@@ -127,6 +127,8 @@ describe("ZoneMinder's API", () => {
         'mqtt.discovery_prefix': `${topic}-ha`,
         'customize.include_picture': true,
         'network.public_url': 'https://zmes.example:9443/',
+        'status.enable': true,
+        'status.port': 0,
       });
       server.app.bus.on('notification', (n) => notifications.push(n));
     });
@@ -177,6 +179,16 @@ describe("ZoneMinder's API", () => {
         assert.equal(refused.status, 403, path);
         await refused.arrayBuffer();
       }
+      // The status page shows it too, for the monitor's last event, from its own port.
+      const status = `http://127.0.0.1:${server.app.statusPort}`;
+      const page = await (await fetch(`${status}/`, { signal: AbortSignal.timeout(DEADLINE_MS) })).text();
+      assert.match(page, /<meta name="zmes-pictures" content="yes">/);
+      const shown = await fetch(`${status}/api/picture/${eventId}`, { signal: AbortSignal.timeout(DEADLINE_MS) });
+      assert.equal(shown.status, 200);
+      assert.deepEqual(Buffer.from(await shown.arrayBuffer()), JPEG);
+      const none = await fetch(`${status}/api/picture/${eventId + 1000n}`, { signal: AbortSignal.timeout(DEADLINE_MS) });
+      assert.equal(none.status, 404);
+      await none.arrayBuffer();
       await sim.endEvent(eventId);
     });
 
