@@ -98,6 +98,16 @@ echo "installed: node-linux-$node_arch, uWebSockets.js $uws_version, dist/, prod
 mount -t proc proc "$ROOTFS/proc" && mounted+=("$ROOTFS/proc")
 mount --bind /dev "$ROOTFS/dev" && mounted+=("$ROOTFS/dev")
 
+# Waits up to 30 s for zmes (server_pid) to log "ready" in $1; fails early if it exits.
+wait_ready() {
+  for _ in $(seq 1 60); do
+    if grep -q 'ready' "$1"; then return 0; fi
+    kill -0 "$server_pid" 2>/dev/null || return 1
+    sleep 0.5
+  done
+  return 1
+}
+
 in_image() { chroot "$ROOTFS" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/root TZ=UTC "$@"; }
 
 # ---- 3. Native uWebSockets.js on the image's Node.js ------------------------------------
@@ -145,13 +155,7 @@ log="$STAGE/zmes.log"
 chroot "$ROOTFS" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/root TZ=UTC ZMES_ADDON_PORT="$port" \
   bash /etc/s6-overlay/s6-rc.d/zmes/run >"$log" 2>&1 &
 server_pid=$!
-ready=0
-for _ in $(seq 1 60); do
-  if grep -q 'ready' "$log"; then ready=1; break; fi
-  kill -0 "$server_pid" 2>/dev/null || break
-  sleep 0.5
-done
-if [ "$ready" = 1 ]; then pass "zmes/run started zmes (wss on port $port inside the image)"; else sed 's/^/  /' "$log"; fail "zmes did not become ready"; exit 1; fi
+if wait_ready "$log"; then pass "zmes/run started zmes (wss on port $port inside the image)"; else sed 's/^/  /' "$log"; fail "zmes did not become ready"; exit 1; fi
 
 sleep 5
 if kill -0 "$server_pid" 2>/dev/null && grep -qiE 'database|db\]' "$log"; then
@@ -202,13 +206,7 @@ plain_log="$STAGE/plain.log"
 chroot "$ROOTFS" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/root TZ=UTC \
   bash /etc/s6-overlay/s6-rc.d/zmes/run >"$plain_log" 2>&1 &
 server_pid=$!
-ready=0
-for _ in $(seq 1 60); do
-  if grep -q 'ready' "$plain_log"; then ready=1; break; fi
-  kill -0 "$server_pid" 2>/dev/null || break
-  sleep 0.5
-done
-if [ "$ready" = 1 ] && grep -q 'configuration read from /config/zmes.yml' "$plain_log" && in_image bash -c "$health" >/dev/null 2>&1; then
+if wait_ready "$plain_log" && grep -q 'configuration read from /config/zmes.yml' "$plain_log" && in_image bash -c "$health" >/dev/null 2>&1; then
   pass "plain container: zmes reads /config/zmes.yml, logs to stdout, the HEALTHCHECK succeeds"
 else
   sed 's/^/  /' "$plain_log"
