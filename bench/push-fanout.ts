@@ -17,6 +17,7 @@ import { buildPushContent } from '../src/push/fcm-payload.js';
 import { DirectTransport, FcmSender, ProxyTransport, type PushTransport } from '../src/push/fcm-sender.js';
 import { dispatchPush } from '../src/push/push-dispatch.js';
 import { TokenStore } from '../src/tokens/token-store.js';
+import { tokenStoreRegistry } from '../src/tokens/token-registry.js';
 import { connectFakeFcm, startFakeFcm } from '../test/helpers/fake-fcm.js';
 import { startFakeFcmProxy } from '../test/helpers/fake-fcm-proxy.js';
 import { makeNotification, makePayloadOptions } from '../test/helpers/push-fixtures.js';
@@ -75,7 +76,7 @@ async function measure(
     const notification = makeNotification({ event: { eventId: BigInt(5000 + run) } });
     const t0 = performance.now();
     const content = buildPushContent(notification, payload);
-    const results = await dispatchPush({ store, sender, log }, content, store.all(), { now: Date.now() });
+    const results = await dispatchPush({ sender, log }, content, await tokenStoreRegistry(store).devices(), { now: Date.now() });
     const t1 = performance.now();
     const { count, times } = received();
     const mine = times.slice(before);

@@ -30,6 +30,7 @@ import type { Channel } from './notify/channels/channel.js';
 import { ApiPushChannel, apiPushOptionsFrom } from './notify/channels/api-push-channel.js';
 import type { App as FirebaseApp } from 'firebase-admin/app';
 import { TokenStore } from './tokens/token-store.js';
+import { tokenStoreRegistry } from './tokens/token-registry.js';
 import { createFcmSender, type FcmSender } from './push/fcm-sender.js';
 import type { ProxyTransportOptions } from './push/fcm-proxy.js';
 import { buildPictureUrl, payloadOptionsFromConfig, type PayloadOptions } from './push/fcm-payload.js';
@@ -251,7 +252,7 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
   const pushResults = recentLog && sender ? new PushResults(() => clock.now()) : undefined;
   const fcmChannel =
     tokenStore && sender && devices
-      ? new FcmChannel(bus, tokenStore, pushResults ? pushResults.observe(sender) : sender, devices, payloadOptions, access.visibilityOf, push)
+      ? new FcmChannel(bus, [tokenStoreRegistry(tokenStore)], pushResults ? pushResults.observe(sender) : sender, devices, payloadOptions, access.visibilityOf, push)
       : undefined;
   const channels: Channel[] = [wsChannel];
   if (fcmChannel) channels.push(fcmChannel);

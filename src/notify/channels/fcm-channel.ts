@@ -6,7 +6,7 @@ import { buildPushContent } from '../../push/fcm-payload.js';
 import type { FcmSender } from '../../push/fcm-sender.js';
 import { dispatchPush } from '../../push/push-dispatch.js';
 import type { PushDevices } from './push-devices.js';
-import { tokenFilter, type TokenRecord, type TokenStore } from '../../tokens/token-store.js';
+import { mergeDevices, type PushDevice, type PushRegistry } from '../../push/push-registry.js';
 import type { MonitorVisibility } from '../../zm/auth/permissions.js';
 import { decide } from '../recipients.js';
 import { routedTo, type Channel } from './channel.js';
@@ -17,8 +17,9 @@ import type { ZmesEvents } from '../../domain/bus-events.js';
 export type VisibilityOf = (zmUser: string | undefined) => Promise<MonitorVisibility>;
 
 /**
- * Delivers notifications by Firebase push to every registered device whose filter, interval and
- * ZoneMinder permissions allow it, whether or not the app is connected; a connected owner socket
+ * Delivers notifications by Firebase push to every registered device (of every registry, one
+ * push per token) whose filter, interval and ZoneMinder permissions allow it, whether or not the
+ * app is connected; a connected owner socket
  * then gets the alarm frame too (`supplementary` after a successful push, the normal frame when
  * the push could not be sent), so a phone is alerted exactly once.
  */
@@ -30,7 +31,7 @@ export class FcmChannel implements Channel {
 
   constructor(
     private readonly bus: EventBus<ZmesEvents>,
-    private readonly store: TokenStore,
+    private readonly registries: readonly PushRegistry[],
     private readonly sender: Pick<FcmSender, 'send'>,
     private readonly devices: PushDevices,
     private readonly payload: PayloadOptions,
@@ -55,17 +56,12 @@ export class FcmChannel implements Channel {
     if (!routedTo(notification, this)) return;
     const { event, phase } = notification;
     const now = this.now();
-    const eligible: TokenRecord[] = [];
-    for (const record of this.store.all()) {
-      if (record.pushstate !== 'enabled') continue;
-      const visibility = await this.visibilityOf(record.zmUser);
-      const verdict = decide(
-        { visibility, filter: tokenFilter(record), lastSentAt: record.lastSent[String(event.monitorId)] },
-        event.monitorId,
-        phase,
-        now,
-      );
-      if (verdict === 'send') eligible.push(record);
+    const eligible: PushDevice[] = [];
+    for (const device of await this.allDevices()) {
+      if (device.pushstate !== 'enabled') continue;
+      const visibility = await this.visibilityOf(device.zmUser);
+      const verdict = decide({ visibility, filter: device.filter, lastSentAt: device.lastSentAt(event.monitorId) }, event.monitorId, phase, now);
+      if (verdict === 'send') eligible.push(device);
     }
     if (eligible.length === 0) return;
     const content = buildPushContent(notification, this.payload);
@@ -73,7 +69,7 @@ export class FcmChannel implements Channel {
     let ok = 0;
     let failed = 0;
     let removed = 0;
-    await dispatchPush({ store: this.store, sender: this.sender, log: this.log }, content, eligible, {
+    await dispatchPush({ sender: this.sender, log: this.log }, content, eligible, {
       now,
       onResult: (result) => {
         answered.add(result.token);
@@ -89,6 +85,19 @@ export class FcmChannel implements Channel {
       `event ${event.eventId} ${phase} on monitor ${event.monitorName} (${event.monitorId}): push sent to ${ok} of ${eligible.length} device(s)` +
         (failed + removed > 0 ? ` (${failed} failed, ${removed} invalid token(s) removed)` : ''),
     );
+  }
+
+  /** Every registry's devices, one per token; a registry that cannot be read adds none this time. */
+  private async allDevices(): Promise<PushDevice[]> {
+    const lists = await Promise.all(
+      this.registries.map((registry) =>
+        registry.devices().catch((err: unknown) => {
+          this.log.warn(`${registry.name} could not be read: ${errorMessage(err)}`);
+          return [];
+        }),
+      ),
+    );
+    return mergeDevices(lists);
   }
 
   private track(work: Promise<void>): void {

@@ -12,6 +12,7 @@ import { FcmSender, DirectTransport, createFcmSender, type PushResult } from '..
 import { buildPushContent } from '../../../src/push/fcm-payload.js';
 import { dispatchPush } from '../../../src/push/push-dispatch.js';
 import { TokenStore } from '../../../src/tokens/token-store.js';
+import { tokenStoreRegistry } from '../../../src/tokens/token-registry.js';
 import { isZmesError } from '../../../src/errors.js';
 import { loadConfig } from '../../../src/config/load.js';
 import { connectFakeFcm, startFakeFcm, type FakeFcm, type FakeFcmApp } from '../../helpers/fake-fcm.js';
@@ -189,7 +190,7 @@ test('dispatchPush: dead tokens leave the store, badges and counters advance, se
   await sender.start();
   const content = buildPushContent(makeNotification(), makePayloadOptions());
   const now = Date.now();
-  const results: PushResult[] = await dispatchPush({ store, sender, log: logs.log }, content, store.all(), { now });
+  const results: PushResult[] = await dispatchPush({ sender, log: logs.log }, content, await tokenStoreRegistry(store).devices(), { now });
   assert.deepEqual(results.map((r) => r.status), ['ok', 'invalid-token']);
   assert.equal(store.get('gone-token-0001'), undefined);
   const kept = store.get('keep-token-0011')!;

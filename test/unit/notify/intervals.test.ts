@@ -20,6 +20,7 @@ import type { FcmSender, PushResult, PushStatus } from '../../../src/push/fcm-se
 import type { PushRequest } from '../../../src/push/fcm-payload.js';
 import { PushDevices } from '../../../src/notify/channels/push-devices.js';
 import { TokenStore } from '../../../src/tokens/token-store.js';
+import { tokenStoreRegistry } from '../../../src/tokens/token-registry.js';
 import { Connection } from '../../../src/ws/connection.js';
 import { parseMonitorFilter } from '../../../src/domain/monitor-filter.js';
 import { newSession, type Session } from '../../../src/ws/session.js';
@@ -69,7 +70,7 @@ function fcmFixture(t: { after(fn: () => void): void }, lists: { monlist: string
     },
   };
   const devices = new PushDevices(store, true, log);
-  const channel = new FcmChannel(new EventBus<ZmesEvents>(log), store, sender, devices, makePayloadOptions(), async () => VISIBLE_ALL, log, () => clock.now());
+  const channel = new FcmChannel(new EventBus<ZmesEvents>(log), [tokenStoreRegistry(store)], sender, devices, makePayloadOptions(), async () => VISIBLE_ALL, log, () => clock.now());
   return { clock, store, channel, pushed, failNext: (status) => (next = status) };
 }
 
