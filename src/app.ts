@@ -26,7 +26,6 @@ import { WsChannel } from './notify/channels/ws-channel.js';
 import { WsReplay } from './notify/channels/ws-replay.js';
 import { EventDetection, eventDetectionOptions } from './zm/event-detection.js';
 import { createMqttChannel } from './notify/channels/mqtt-channel.js';
-import type { Channel } from './notify/channels/channel.js';
 import { ApiPushChannel, apiPushOptionsFrom } from './notify/channels/api-push-channel.js';
 import type { App as FirebaseApp } from 'firebase-admin/app';
 import { TokenStore } from './tokens/token-store.js';
@@ -54,6 +53,9 @@ import { pictureEndpoint } from './notify/pictures/picture-endpoint.js';
 import { PictureLinks } from './notify/pictures/picture-links.js';
 import { loadPictureKey, pictureKeyPath } from './notify/pictures/picture-key.js';
 import { hostname } from 'node:os';
+import type { Service } from './lifecycle.js';
+import { createCluster, type Cluster } from './cluster/cluster.js';
+import type { ClusterTokenStore } from './cluster/cluster-token-store.js';
 
 export interface RunningApp {
   /** The WebSocket port actually bound (differs from the config when it asks for 0). */
@@ -176,6 +178,8 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
   if (!config.auth.enable) log.warn('auth.enable is off: every login is accepted, whatever its credentials');
 
   const bus = new EventBus<ZmesEvents>(log.child('bus'));
+  // Several nodes on one ZoneMinder (docs/scaling.md): shared registry, once-only side effects.
+  const cluster: Cluster | undefined = config.cluster.enable ? createCluster(config, dbSettingsFrom(config), bus, clock, log.child('cluster')) : undefined;
   // ZoneMinder's web API (optional): event pictures, signed picture links, the alarm buttons.
   const apiSettings = zmApiSettingsFrom(config);
   const api = apiSettings ? new ZmApiClient(apiSettings, log.child('zm-api'), clock) : undefined;
@@ -199,20 +203,21 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
     log: log.child('escontrol'),
     restart: deps.restart ?? (() => log.warn('escontrol restart requested, but this process cannot restart itself')),
     monitors: monitorIds.ids,
+    ...(cluster ? { makeStore: (options: Parameters<Cluster['escontrolStore']>[0]) => cluster.escontrolStore(options) } : {}),
   });
   sessions.setAdminInterface(escontrol.handler);
   // First stage: a muted monitor costs nothing further, and rules must see the forced mark.
   pipeline.addStage(escontrol.stage);
   // Then the rules and hooks (rules → hooks → rules: a time-only mute runs no hook).
   const notifyStages = createNotificationStages(config, { db, log: log.child('hooks'), clock, forced: escontrol.isForced });
-  for (const stage of notifyStages.stages) pipeline.addStage(stage);
+  // With several nodes the hook scripts (and their Notes writes) run once, on the lease holder.
+  for (const stage of notifyStages.stages) pipeline.addStage(cluster && stage === notifyStages.hooks.stage ? cluster.leaderOnlyStage(stage) : stage);
 
   const push = log.child('push');
   const { options: payloadOptions, warnings: payloadWarnings } = payloadOptionsFromConfig(config);
   for (const warning of payloadWarnings) push.warn(warning);
-  const tokenStore = config.fcm.enable
-    ? new TokenStore({ path: config.fcm.token_file, log: push, clock, maxDevicesPerUser: config.fcm.max_devices_per_user })
-    : undefined;
+  const tokenOptions = { path: config.fcm.token_file, log: push, clock, maxDevicesPerUser: config.fcm.max_devices_per_user };
+  const tokenStore = config.fcm.enable ? (cluster ? cluster.tokenStore(tokenOptions) : new TokenStore(tokenOptions)) : undefined;
   const sender = config.fcm.enable
     ? createFcmSender({
         fcm: config.fcm,
@@ -252,15 +257,34 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
   const pushResults = recentLog && sender ? new PushResults(() => clock.now()) : undefined;
   const fcmChannel =
     tokenStore && sender && devices
-      ? new FcmChannel(bus, [tokenStoreRegistry(tokenStore)], pushResults ? pushResults.observe(sender) : sender, devices, payloadOptions, access.visibilityOf, push)
+      ? new FcmChannel(
+          bus,
+          [tokenStoreRegistry(tokenStore)],
+          pushResults ? pushResults.observe(sender) : sender,
+          devices,
+          payloadOptions,
+          access.visibilityOf,
+          push,
+          () => clock.now(),
+          cluster ? cluster.sharedPushing(tokenStore as ClusterTokenStore) : undefined,
+        )
       : undefined;
-  const channels: Channel[] = [wsChannel];
+  // With several nodes, side effects outside this node's own sockets happen on the lease holder only.
+  const once = (service: Service): Service => (cluster ? cluster.leaderOnly(service) : service);
+  const channels: Service[] = [wsChannel];
   if (fcmChannel) channels.push(fcmChannel);
   const mqtt = config.mqtt.enable ? createMqttChannel(config, bus, log.child('mqtt'), clock, api ? (id, command) => api.setAlarm(id, command) : undefined) : undefined;
-  if (mqtt) channels.push(mqtt);
+  if (mqtt) channels.push(once(mqtt));
   const { options: apiPush, warnings: apiPushWarnings } = apiPushOptionsFrom(config);
   for (const warning of apiPushWarnings) log.warn(warning);
-  if (apiPush) channels.push(new ApiPushChannel(bus, notifyStages.hooks, apiPush, log.child('api')));
+  if (apiPush) channels.push(once(new ApiPushChannel(bus, notifyStages.hooks, apiPush, log.child('api'))));
+  const clusterServices: Service[] = cluster
+    ? [
+        cluster.recent,
+        ...(fcmChannel ? [cluster.replayOnTakeover((n) => fcmChannel.deliver(n))] : []),
+        ...(devices ? [cluster.outcomes(devices)] : []),
+      ]
+    : [];
   const detection = new EventDetection(db, schema, bus, eventDetectionOptions(config), log.child('events'), clock);
   const status = recentLog
     ? createStatus(config, { bus, clock, log: log.child('status'), recentLog, pushResults, db, schema, detection, server, tokenStore, sender, mqtt, payloadOptions, api, pictures })
@@ -273,10 +297,12 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
     mqtt: mqtt ? { state: mqtt.connected ? 'connected' : 'disconnected' } : { state: 'off' },
     push: { state: config.fcm.enable ? 'on' : 'off', devices: tokenStore ? tokenStore.all().length : 0 },
     zoneminder_api: api ? api.health() : { state: 'off' },
+    ...(cluster ? { cluster: { node: cluster.nodeId, lease_holder: cluster.lease.isLeader, epoch: cluster.lease.epoch ?? null } } : {}),
   });
   const runner = new ServiceRunner(log);
   try {
     await runner.start([
+      ...(cluster ? [cluster.database, cluster.lease] : []),
       ...(tokenStore ? [tokenStore] : []),
       ...escontrol.services,
       db,
@@ -288,9 +314,10 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
       // The pipeline and the channels start before detection, so that no event is emitted into an
       // unsubscribed bus, and stop after it (reverse order), so that none is left half delivered.
       pipeline,
+      ...clusterServices,
       ...channels,
       replay,
-      ...(pictures ? [pictures] : []),
+      ...(pictures ? [once(pictures)] : []),
       ...(status ? [status.board] : []),
       detection,
       ...(status ? [status.server] : []),

@@ -915,6 +915,37 @@ export const schema = {
       zmesOnly: true,
     }),
   }),
+  cluster: section('cluster', {
+    enable: option({
+      doc: 'Run as one of several zmes nodes on one ZoneMinder: devices and escontrol overrides live in cluster.database, and pushes, MQTT, hooks and Notes writes are done once, by the node holding the lease (docs/scaling.md).',
+      format: 'yes-no',
+      default: false,
+      usage: 'setting',
+      zmesOnly: true,
+    }),
+    database: option({
+      doc: 'The database zmes creates and migrates for the cluster, on the same MariaDB server and with the same user as database.name (the user needs CREATE and ALL on it).',
+      format: 'text',
+      default: 'zmes',
+      usage: 'setting',
+      zmesOnly: true,
+    }),
+    node_id: option({
+      doc: "This node's name in the cluster (log lines, the lease, the push ledger); empty means the host name. Must differ between nodes.",
+      format: 'text',
+      default: null,
+      nullable: true,
+      usage: 'setting',
+      zmesOnly: true,
+    }),
+    lease_seconds: option({
+      doc: 'How long the lease for once-only work lasts without renewal: another node takes over at most this long (plus one renewal period) after the holder dies.',
+      format: 'positive-int',
+      default: 6,
+      usage: 'setting',
+      zmesOnly: true,
+    }),
+  }),
 };
 
 export type Schema = typeof schema;

@@ -1,6 +1,10 @@
 /** What zmes knows of the app on a device: which app it is, and which push platform it is on. */
 export type ClientKind = 'zmninja' | 'zmninjang' | 'unknown';
 
+export function isClientKind(value: string): value is ClientKind {
+  return value === 'zmninja' || value === 'zmninjang' || value === 'unknown';
+}
+
 /** The platforms a push token frame may name; a push carries the matching android or apns block. */
 export const PUSH_PLATFORMS = ['android', 'ios'] as const;
 export type PushPlatform = (typeof PUSH_PLATFORMS)[number];

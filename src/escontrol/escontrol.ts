@@ -17,7 +17,7 @@ import type { JsonObject } from '../domain/json.js';
 import { escontrolFailFrame, runCommand, type CommandEnvironment } from './commands.js';
 import { editChecker } from './edit-check.js';
 import { createMuteStage } from './mute-stage.js';
-import { EscontrolStore } from './overrides-store.js';
+import { EscontrolStore, type EscontrolStoreOptions } from './overrides-store.js';
 
 export interface EscontrolDependencies {
   readonly config: Config;
@@ -26,6 +26,8 @@ export interface EscontrolDependencies {
   readonly restart: () => void;
   /** ZoneMinder's current monitor ids, for `mute`/`unmute` without a list (see trackMonitorIds). */
   readonly monitors: () => readonly number[];
+  /** A store other than the file (the cluster's shared one). */
+  readonly makeStore?: (options: EscontrolStoreOptions) => EscontrolStore;
 }
 
 export interface Escontrol {
@@ -54,7 +56,8 @@ export interface Escontrol {
 export function createEscontrol(deps: EscontrolDependencies): Escontrol {
   const { config, log } = deps;
   const enabled = config.general.use_escontrol_interface;
-  const store = new EscontrolStore({ path: config.general.escontrol_interface_file, log });
+  const storeOptions = { path: config.general.escontrol_interface_file, log };
+  const store = deps.makeStore ? deps.makeStore(storeOptions) : new EscontrolStore(storeOptions);
   const mute = createMuteStage((monitorId) => (enabled ? store.mode(monitorId) : 0), log);
   const environment: CommandEnvironment = { knownMonitors: deps.monitors, checkEdit: editChecker(config) };
   const password = config.general.escontrol_interface_password;

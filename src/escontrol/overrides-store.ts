@@ -130,10 +130,10 @@ export interface EscontrolStoreOptions {
  * not destroy what an admin may want to recover.
  */
 export class EscontrolStore implements Service {
-  readonly name = 'escontrol store';
-  private current: EscontrolState = EMPTY_STATE;
+  readonly name: string = 'escontrol store';
+  protected current: EscontrolState = EMPTY_STATE;
 
-  constructor(private readonly options: EscontrolStoreOptions) {}
+  constructor(protected readonly options: EscontrolStoreOptions) {}
 
   get path(): string {
     return this.options.path;

@@ -77,6 +77,9 @@ export interface Registration {
   readonly zmUser?: string | undefined;
 }
 
+/** The part of a record a change touched (see TokenStore.noteChange). */
+export type TokenChange = 'registration' | 'badge' | 'delivery' | 'removed';
+
 /** Why `tryRegister` refused: bad token text, the user's quota, or the whole store is full. */
 export type RegisterRefusal = 'invalid' | 'quota' | 'full';
 
@@ -146,10 +149,10 @@ function pruneLastSent(record: TokenRecord, oldest: number): TokenRecord {
 }
 
 export class TokenStore implements Service {
-  readonly name = 'token-store';
+  readonly name: string = 'token-store';
   readonly path: string;
-  private readonly log: Logger;
-  private readonly clock: Clock;
+  protected readonly log: Logger;
+  protected readonly clock: Clock;
   private readonly writeDelayMs: number;
   private readonly retryDelayMs: number;
   private readonly monthlyLimit: number;
@@ -159,10 +162,10 @@ export class TokenStore implements Service {
   private readonly perUser = new Map<string | undefined, number>();
   /** Tokens already warned about the monthly cap (until they may send again). */
   private readonly capWarned = new Set<string>();
-  private readonly records = new Map<string, TokenRecord>();
+  protected readonly records = new Map<string, TokenRecord>();
   private dirty = false;
   private timer: Timer | undefined;
-  private stopped = false;
+  protected stopped = false;
   /** Set when the file could not be read or set aside: never overwrite what we could not inspect. */
   private writesDisabled = false;
   private writeFailing = false;
@@ -342,6 +345,7 @@ export class TokenStore implements Service {
       registeredAt: this.clock.now(),
     };
     this.put(record);
+    this.noteChange(token, 'registration');
     if (old === undefined) {
       this.log.info(`registered push token ${maskToken(token)} (${record.platform}, ${record.pushstate}, ${record.clientKind})`);
     } else {
@@ -353,13 +357,13 @@ export class TokenStore implements Service {
 
   /** A filter change of a connection that holds this token (both lists replace the stored ones). */
   setFilter(token: string, monlist: string, intlist: string): boolean {
-    return this.update(token, (r) => ({ ...r, monlist: monlist.trim(), intlist: intlist.trim() }));
+    return this.update(token, 'registration', (r) => ({ ...r, monlist: monlist.trim(), intlist: intlist.trim() }));
   }
 
   /** A badge frame: the app's unread count. */
   setBadge(token: string, badge: number): boolean {
     if (!Number.isSafeInteger(badge) || badge < 0) return false;
-    return this.update(token, (r) => (r.badge === badge ? r : { ...r, badge }));
+    return this.update(token, 'badge', (r) => (r.badge === badge ? r : { ...r, badge }));
   }
 
   /** The badge for the next push (stored + 1), persisted; undefined for an unknown token. */
@@ -367,13 +371,13 @@ export class TokenStore implements Service {
     const record = this.records.get(token);
     if (record === undefined) return undefined;
     const badge = record.badge + 1;
-    this.update(token, (r) => ({ ...r, badge }));
+    this.update(token, 'badge', (r) => ({ ...r, badge }));
     return badge;
   }
 
   /** Records a push that was really sent, for the per-monitor interval (defect #7). */
   recordSent(token: string, monitorId: number, at: number): boolean {
-    return this.update(token, (r) => ({ ...r, lastSent: { ...r.lastSent, [String(monitorId)]: at } }));
+    return this.update(token, 'delivery', (r) => ({ ...r, lastSent: { ...r.lastSent, [String(monitorId)]: at } }));
   }
 
   /** Unix ms of the last push for this monitor to this token. */
@@ -398,13 +402,14 @@ export class TokenStore implements Service {
       return false;
     }
     this.capWarned.delete(token);
-    this.update(token, (r) => ({ ...r, invocations: { count: count + 1, at: month } }));
+    this.update(token, 'delivery', (r) => ({ ...r, invocations: { count: count + 1, at: month } }));
     return true;
   }
 
   /** Deletes a registration for good (FCM says the token is dead, or the app deregistered). */
   remove(token: string, reason: string): boolean {
     if (!this.drop(token)) return false;
+    this.noteChange(token, 'removed');
     this.log.info(`removed push token ${maskToken(token)}: ${reason}`);
     this.changed();
     return true;
@@ -455,14 +460,14 @@ export class TokenStore implements Service {
   }
 
   /** Sets a record, keeping the per-user counts in step (a re-registration may move it to another user). */
-  private put(record: TokenRecord): void {
+  protected put(record: TokenRecord): void {
     const old = this.records.get(record.token);
     if (old !== undefined) this.count(old.zmUser, -1);
     this.records.set(record.token, record);
     this.count(record.zmUser, 1);
   }
 
-  private drop(token: string): boolean {
+  protected drop(token: string): boolean {
     const old = this.records.get(token);
     if (old === undefined) return false;
     this.records.delete(token);
@@ -477,18 +482,26 @@ export class TokenStore implements Service {
     else this.perUser.delete(bucket);
   }
 
-  private update(token: string, change: (r: TokenRecord) => TokenRecord): boolean {
+  private update(token: string, kind: TokenChange, change: (r: TokenRecord) => TokenRecord): boolean {
     const record = this.records.get(token);
     if (record === undefined) return false;
     const next = change(record);
     if (next !== record) {
       this.records.set(token, next);
+      this.noteChange(token, kind);
       this.changed();
     }
     return true;
   }
 
-  private changed(): void {
+  /**
+   * Which part of a record a change touched, for stores that write records in parts (the
+   * cluster registry: the node holding a socket writes registrations, the lease holder badges
+   * and deliveries). The file store writes whole files and needs none of it.
+   */
+  protected noteChange(_token: string, _kind: TokenChange): void {}
+
+  protected changed(): void {
     this.dirty = true;
     if (this.stopped) {
       this.flush();

@@ -55,6 +55,8 @@ export interface ZmDatabaseOptions {
   backoff?: Partial<BackoffPolicy>;
   /** Source of jitter; tests may make it deterministic. */
   random?: () => number;
+  /** How log lines and errors name this database (default "ZoneMinder database"). */
+  label?: string;
   /** Pool size. ZoneMinder's database is shared with ZoneMinder itself: stay small. */
   connectionLimit?: number;
   /** Time allowed to open one connection. */
@@ -141,6 +143,10 @@ export class ZmDatabase implements Service, SqlReader {
   /** Decided at start: `localhost` means the unix socket, as for every MySQL client. */
   private location: DbLocation | undefined;
 
+  private get label(): string {
+    return this.options.label ?? 'ZoneMinder database';
+  }
+
   /** `user@host:port/database` or `user@/path/to.sock/database`, for log lines (never the password). */
   get target(): string {
     const s = this.settings;
@@ -178,7 +184,7 @@ export class ZmDatabase implements Service, SqlReader {
     try {
       const version = await this.timed(this.serverVersion(sql));
       this.settle(this.gate.succeed(admission.ticket, this.clock.now()), admission.ticket);
-      this.log.info(`connected to ZoneMinder database ${this.target} (server ${version})`);
+      this.log.info(`connected to ${this.label} ${this.target} (server ${version})`);
     } catch (err) {
       const code = rootCode(err);
       if (code !== undefined && CONFIG_CODES.has(code)) {
@@ -187,7 +193,7 @@ export class ZmDatabase implements Service, SqlReader {
         const advice = code.startsWith('ER_ACCESS_DENIED')
           ? accessDeniedAdvice(reason, resolved.location)
           : 'check the database name, user and password';
-        throw new ZmesError('ZMES_DB_UNAVAILABLE', `ZoneMinder database ${this.target} refused the connection (${reason}): ${advice}`, { cause: err });
+        throw new ZmesError('ZMES_DB_UNAVAILABLE', `${this.label} ${this.target} refused the connection (${reason}): ${advice}`, { cause: err });
       }
       try {
         this.failed(err, admission.ticket, sql);
@@ -302,12 +308,12 @@ export class ZmDatabase implements Service, SqlReader {
     if (admission.kind === 'reject') {
       this.stats.failedFast++;
       const next = admission.retryInMs > 0 ? `next attempt in ${formatDuration(admission.retryInMs)}` : 'a reconnection attempt is in progress';
-      throw new ZmesError('ZMES_DB_UNAVAILABLE', `ZoneMinder database unreachable (${admission.reason}); ${next}`);
+      throw new ZmesError('ZMES_DB_UNAVAILABLE', `${this.label} unreachable (${admission.reason}); ${next}`);
     }
     const { ticket } = admission;
     if (ticket.probe) {
       this.stats.probes++;
-      this.log.debug('probing the ZoneMinder database');
+      this.log.debug(`probing the ${this.label}`);
     }
     try {
       const result = await this.withRetry(pool, sql, params, retryable);
@@ -327,7 +333,7 @@ export class ZmDatabase implements Service, SqlReader {
     const reason = reasonOf(err);
     if (isUnreachable(err)) {
       this.settle(this.gate.fail(ticket, this.clock.now(), reason), ticket);
-      throw new ZmesError('ZMES_DB_UNAVAILABLE', `ZoneMinder database unreachable (${reason})`, { cause: err });
+      throw new ZmesError('ZMES_DB_UNAVAILABLE', `${this.label} unreachable (${reason})`, { cause: err });
     }
     // The server answered, so it is reachable; the statement itself failed.
     this.settle(this.gate.succeed(ticket, this.clock.now()), ticket);
@@ -376,14 +382,14 @@ export class ZmDatabase implements Service, SqlReader {
     switch (transition.kind) {
       case 'outage-started':
         this.stats.outages++;
-        this.log.warn(`ZoneMinder database unreachable (${transition.reason}); retrying with backoff`);
+        this.log.warn(`${this.label} unreachable (${transition.reason}); retrying with backoff`);
         this.emit(false);
         break;
       case 'probe-failed':
-        this.log.debug(() => `ZoneMinder database still unreachable (${transition.reason}); next attempt in ${formatDuration(transition.nextProbeInMs)}`);
+        this.log.debug(() => `${this.label} still unreachable (${transition.reason}); next attempt in ${formatDuration(transition.nextProbeInMs)}`);
         break;
       case 'restored':
-        this.log.info(`ZoneMinder database connection restored after ${formatDuration(transition.downForMs)}`);
+        this.log.info(`${this.label} connection restored after ${formatDuration(transition.downForMs)}`);
         this.emit(true);
         break;
       case 'none':

@@ -10,8 +10,22 @@ import { mergeDevices, type PushDevice, type PushRegistry } from '../../push/pus
 import type { MonitorVisibility } from '../../zm/auth/permissions.js';
 import { decide } from '../recipients.js';
 import { routedTo, type Channel } from './channel.js';
-import type { Notification } from '../../domain/notification.js';
+import type { Notification, Phase } from '../../domain/notification.js';
 import type { ZmesEvents } from '../../domain/bus-events.js';
+
+/**
+ * Once-only pushes when several nodes share the work (src/cluster): only the lease holder
+ * pushes, with every registry fresh, and claims each (event, phase, device) in the push ledger
+ * first so that no push is repeated or lost when the lease changes hands.
+ */
+export interface SharedPushing {
+  /** The lease epoch while this node may push; undefined otherwise. */
+  epoch(): number | undefined;
+  /** Reads what other nodes changed in the shared registry. */
+  refresh(): Promise<void>;
+  claim(eventId: bigint, phase: Phase, devices: readonly PushDevice[], epoch: number): Promise<{ mine: readonly PushDevice[]; resumed: number; done: number }>;
+  settle(eventId: bigint, phase: Phase, outcomes: ReadonlyMap<string, 'sent' | 'failed' | 'skipped' | 'invalid'>): Promise<void>;
+}
 
 /** The monitor permissions of the ZoneMinder user a token was registered by. */
 export type VisibilityOf = (zmUser: string | undefined) => Promise<MonitorVisibility>;
@@ -38,6 +52,7 @@ export class FcmChannel implements Channel {
     private readonly visibilityOf: VisibilityOf,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
+    private readonly shared?: SharedPushing,
   ) {}
 
   start(): Promise<void> {
@@ -55,7 +70,12 @@ export class FcmChannel implements Channel {
   async deliver(notification: Notification): Promise<void> {
     if (!routedTo(notification, this)) return;
     const { event, phase } = notification;
-    const now = this.now();
+    const epoch = this.shared?.epoch();
+    if (this.shared && epoch === undefined) return;
+    await this.shared?.refresh();
+    // With several nodes, decide by the time of detection, so that a holder re-delivering after
+    // a takeover reaches the verdict the previous holder reached.
+    const now = this.shared ? Math.min(notification.detectedAt, this.now()) : this.now();
     const eligible: PushDevice[] = [];
     for (const device of await this.allDevices()) {
       if (device.pushstate !== 'enabled') continue;
@@ -64,25 +84,39 @@ export class FcmChannel implements Channel {
       if (verdict === 'send') eligible.push(device);
     }
     if (eligible.length === 0) return;
+    let targets: readonly PushDevice[] = eligible;
+    if (this.shared && epoch !== undefined) {
+      const claims = await this.shared.claim(event.eventId, phase, eligible, epoch);
+      targets = claims.mine;
+      if (claims.resumed > 0) {
+        this.log.warn(`event ${event.eventId} ${phase}: ${claims.resumed} push(es) the previous lease holder claimed but did not finish are sent again`);
+      }
+      if (targets.length === 0) return;
+    }
     const content = buildPushContent(notification, this.payload);
-    const answered = new Set<string>();
+    const outcomes = new Map<string, 'sent' | 'failed' | 'skipped' | 'invalid'>();
     let ok = 0;
     let failed = 0;
     let removed = 0;
-    await dispatchPush({ sender: this.sender, log: this.log }, content, eligible, {
+    await dispatchPush({ sender: this.sender, log: this.log }, content, targets, {
       now,
       onResult: (result) => {
-        answered.add(result.token);
         if (result.status === 'ok') ok++;
         else if (result.status === 'invalid-token') removed++;
         else failed++;
+        outcomes.set(result.token, result.status === 'ok' ? 'sent' : result.status === 'invalid-token' ? 'invalid' : 'failed');
         this.devices.afterPush(result.token, notification, result.status === 'ok');
       },
     });
     // Devices skipped before sending (monthly cap) still get the alarm on their open socket.
-    for (const record of eligible) if (!answered.has(record.token)) this.devices.afterPush(record.token, notification, false);
+    for (const device of targets) {
+      if (outcomes.has(device.token)) continue;
+      outcomes.set(device.token, 'skipped');
+      this.devices.afterPush(device.token, notification, false);
+    }
+    await this.shared?.settle(event.eventId, phase, outcomes);
     this.log.info(
-      `event ${event.eventId} ${phase} on monitor ${event.monitorName} (${event.monitorId}): push sent to ${ok} of ${eligible.length} device(s)` +
+      `event ${event.eventId} ${phase} on monitor ${event.monitorName} (${event.monitorId}): push sent to ${ok} of ${targets.length} device(s)` +
         (failed + removed > 0 ? ` (${failed} failed, ${removed} invalid token(s) removed)` : ''),
     );
   }

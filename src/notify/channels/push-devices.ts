@@ -66,6 +66,11 @@ export class PushDevices implements SessionListener {
     return connection && !connection.closed && connection.session.state === 'authenticated' ? connection : undefined;
   }
 
+  /** Tokens whose owner socket is open on this node. */
+  *ownedTokens(): Iterable<string> {
+    for (const token of this.owners.keys()) if (this.owner(token)) yield token;
+  }
+
   tokenRegistered(connection: Connection<Session>, registration: PushRegistration, message: DeviceRegistration): void {
     const session = connection.session;
     if (!this.withinRate(connection)) {

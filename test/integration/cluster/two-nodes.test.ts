@@ -1,0 +1,103 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createZmTestDatabase, type ZmTestDatabase } from '../../helpers/zm-db.js';
+import { connectClient, type TestClient } from '../../helpers/ws-client.js';
+import { insertZmUser, startTestServer, zmPasswordHash, type TestServer } from '../../helpers/zmes-server.js';
+import { connectFakeFcm, startFakeFcm, type FakeFcm, type FakeFcmApp } from '../../helpers/fake-fcm.js';
+import { ZmSimulator } from '../../../dev/sim/zm-simulator.js';
+
+/**
+ * Two zmes nodes in one process on one ZoneMinder, in cluster mode: a phone registered on one
+ * node is pushed by the lease holder, once; its socket on the other node gets the supplementary
+ * frame; escontrol overrides reach both; the lease passes at once on a clean stop.
+ */
+let db: ZmTestDatabase;
+let sim: ZmSimulator;
+let fake: FakeFcm;
+let fcm: FakeFcmApp;
+let front: number;
+let clusterDb: string;
+const nodes: TestServer[] = [];
+const clients: TestClient[] = [];
+
+async function startNode(id: string): Promise<TestServer> {
+  const node = await startTestServer(
+    db.settings,
+    { 'cluster.enable': true, 'cluster.database': clusterDb, 'cluster.node_id': id, 'cluster.lease_seconds': 3 },
+    { firebaseApp: fcm.app },
+  );
+  nodes.push(node);
+  return node;
+}
+
+async function until(condition: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+before(async () => {
+  db = await createZmTestDatabase();
+  clusterDb = `${db.name}_cluster`;
+  sim = await ZmSimulator.create(db.pool);
+  front = await sim.createMonitor({ name: 'Front Door' });
+  await insertZmUser(db.execute, { username: 'owner', passwordHash: await zmPasswordHash('pw', 'mysql41') });
+  fake = await startFakeFcm();
+  fcm = connectFakeFcm(fake);
+});
+
+after(async () => {
+  await Promise.all(clients.map((c) => c.close()));
+  for (const node of nodes.reverse()) await node.stop().catch(() => undefined);
+  await fcm?.dispose();
+  await fake?.close();
+  await sim?.idle();
+  await db?.execute(`DROP DATABASE IF EXISTS \`${clusterDb}\``).catch(() => undefined);
+  await db?.drop();
+});
+
+async function phone(node: TestServer, token: string): Promise<TestClient> {
+  const c = await connectClient(node.url);
+  clients.push(c);
+  c.send({ event: 'auth', data: { user: 'owner', password: 'pw', appversion: '1.8.001' } });
+  assert.equal((await c.next((f) => f['event'] === 'auth'))['status'], 'Success');
+  c.send({ event: 'push', data: { type: 'token', platform: 'android', token, state: 'enabled' } });
+  c.send({ event: 'control', data: { type: 'version' } });
+  await c.next((f) => f['type'] === 'version');
+  return c;
+}
+
+const alarmFrames = (c: TestClient, eventId: bigint) =>
+  c.frames.filter((f) => f['event'] === 'alarm' && (f['events'] as Array<{ EventId: number }>)[0]!.EventId === Number(eventId));
+const pushesFor = (token: string, eventId: bigint) =>
+  fake.requests.filter((r) => r.token === token && (r.body as { message: { data: { eid?: string } } }).message.data.eid === String(eventId));
+
+test('a phone registered on the follower is pushed once by the lease holder and its socket gets the supplementary frame', async () => {
+  const a = await startNode('node-a');
+  const b = await startNode('node-b');
+  assert.equal((await db.query(`SELECT holder FROM \`${clusterDb}\`.leases WHERE name = 'leader'`))[0]!['holder'], 'node-a');
+  const onB = await phone(b, 'tok-on-b');
+  // The holder learns of the registration through the shared registry.
+  await until(async () => (await db.query(`SELECT COUNT(*) AS n FROM \`${clusterDb}\`.devices WHERE token = 'tok-on-b'`))[0]!['n'] === 1n, 'the registration in the cluster database');
+  const id = await sim.startEvent(front);
+  await until(() => pushesFor('tok-on-b', id).length === 1 && alarmFrames(onB, id).length === 1, 'the push and the frame on node b');
+  assert.equal(alarmFrames(onB, id)[0]!['supplementary'], 'true', 'the socket on b gets the supplementary copy');
+  assert.equal(a.logs.grep(/push sent to 1 of 1/).length, 1);
+  assert.equal(b.logs.grep(/push sent/).length, 0, 'the follower pushes nothing');
+  const ledger = await db.query(`SELECT status, node FROM \`${clusterDb}\`.push_ledger WHERE event_id = ?`, [id]);
+  assert.deepEqual(ledger.map((r) => [r['status'], r['node']]), [['sent', 'node-a']]);
+  await sim.endEvent(id);
+});
+
+test('on a clean stop the lease passes at once and the next holder pushes the next event, once', async () => {
+  const [a, b] = nodes;
+  await a!.stop();
+  nodes.splice(nodes.indexOf(a!), 1);
+  await until(async () => (await db.query(`SELECT holder FROM \`${clusterDb}\`.leases WHERE name = 'leader'`))[0]!['holder'] === 'node-b', 'node b to hold the lease', 8000);
+  const id = await sim.startEvent(front);
+  await until(() => pushesFor('tok-on-b', id).length === 1, 'the push from node b');
+  assert.equal(b!.logs.grep(/now holds the cluster lease \(epoch 2\)/).length, 1);
+  await sim.endEvent(id);
+});
