@@ -25,7 +25,12 @@ export interface PrivateMariadb extends DbServer, SupervisedProcess {
 
 const MARIADBD = '/usr/sbin/mariadbd';
 
-export async function startPrivateMariadb(): Promise<PrivateMariadb> {
+export interface PrivateMariadbOptions {
+  /** Extra addresses to listen on besides 127.0.0.1 (e.g. a bridge that network namespaces reach). */
+  readonly extraAddresses?: readonly string[];
+}
+
+export async function startPrivateMariadb(options: PrivateMariadbOptions = {}): Promise<PrivateMariadb> {
   const baseDir = await mkdtemp(join(tmpdir(), 'zmes-mariadb-'));
   const dataDir = join(baseDir, 'data');
   const runDir = join(baseDir, 'run');
@@ -57,7 +62,7 @@ export async function startPrivateMariadb(): Promise<PrivateMariadb> {
     `--socket=${socket}`,
     `--pid-file=${join(runDir, 'mysqld.pid')}`,
     `--port=${port}`,
-    '--bind-address=127.0.0.1',
+    `--bind-address=${['127.0.0.1', ...(options.extraAddresses ?? [])].join(',')}`,
     '--skip-name-resolve',
     `--log-error=${errorLog}`,
     // Small and quick: a test server needs little memory and no durability tuning.

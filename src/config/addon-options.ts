@@ -38,7 +38,8 @@ export type OptionGroup =
   | 'MQTT and Home Assistant'
   | 'Notifications'
   | 'Hooks'
-  | 'Connections';
+  | 'Connections'
+  | 'Cluster';
 
 export interface OptionMapping {
   /** The zmes key the option sets. */
@@ -172,6 +173,11 @@ export const OPTION_MAP = {
   max_backpressure: { key: 'network.max_backpressure', group: 'Connections' },
   idle_timeout: { key: 'network.idle_timeout', group: 'Connections' },
   trusted_proxies: { key: 'network.trusted_proxies', group: 'Connections' },
+
+  cluster_enable: { key: 'cluster.enable', group: 'Cluster' },
+  cluster_database: { key: 'cluster.database', group: 'Cluster' },
+  cluster_node_id: { key: 'cluster.node_id', group: 'Cluster' },
+  cluster_lease_seconds: { key: 'cluster.lease_seconds', group: 'Cluster' },
 } as const satisfies Record<string, OptionMapping>;
 
 export type AddonOptionName = keyof typeof OPTION_MAP;

@@ -917,14 +917,14 @@ export const schema = {
   }),
   cluster: section('cluster', {
     enable: option({
-      doc: 'Run as one of several zmes nodes on one ZoneMinder: devices and escontrol overrides live in cluster.database, and pushes, MQTT, hooks and Notes writes are done once, by the node holding the lease (docs/scaling.md).',
+      doc: 'Run as one of several zmes nodes on one ZoneMinder, sharing devices and escontrol in cluster.database; pushes, MQTT and hooks run once (docs/scaling.md).',
       format: 'yes-no',
       default: false,
       usage: 'setting',
       zmesOnly: true,
     }),
     database: option({
-      doc: 'The database zmes creates and migrates for the cluster, on the same MariaDB server and with the same user as database.name (the user needs CREATE and ALL on it).',
+      doc: 'Database zmes creates and migrates for the cluster, on the MariaDB server and with the user of database.name (which needs all rights on it).',
       format: 'text',
       default: 'zmes',
       usage: 'setting',
@@ -939,7 +939,7 @@ export const schema = {
       zmesOnly: true,
     }),
     lease_seconds: option({
-      doc: 'How long the lease for once-only work lasts without renewal: another node takes over at most this long (plus one renewal period) after the holder dies.',
+      doc: 'Seconds the lease for once-only work lasts unrenewed: another node takes over at most this long (plus a third of it) after the holder dies.',
       format: 'positive-int',
       default: 6,
       usage: 'setting',

@@ -18,6 +18,8 @@ export interface FakeProxyOptions {
   readonly invalid?: Iterable<string>;
   /** Token → how many of its requests fail with this status before one succeeds. */
   readonly transient?: ReadonlyMap<string, { status: 500 | 503; times: number }>;
+  /** Address to listen on (default 127.0.0.1), e.g. a bridge address that network namespaces reach. */
+  readonly host?: string;
 }
 
 export interface RecordedProxyRequest {
@@ -96,10 +98,11 @@ export async function startFakeFcmProxy(options: FakeProxyOptions): Promise<Fake
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `${cert ? 'https' : 'http'}://127.0.0.1:${port}/sendPushNotification`,
+    url: `${cert ? 'https' : 'http'}://${host}:${port}/sendPushNotification`,
     ca: cert?.cert,
     requests,
     async close() {

@@ -7,6 +7,8 @@ export interface ZmesProcess {
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
   /** SIGTERM (SIGKILL after 20 s); resolves with how it ended. */
   stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGKILL at once: a crash, nothing cleaned up. */
+  kill(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 /** The environment without ZMES_* variables, so the developer's own settings never leak in. */
@@ -52,6 +54,10 @@ export function startProcess(command: string, args: readonly string[], options: 
         waiters.add(check);
         check();
       });
+    },
+    async kill() {
+      if (!gone) child.kill('SIGKILL');
+      return exited;
     },
     async stop() {
       if (!gone) child.kill('SIGTERM');

@@ -88,8 +88,8 @@ const PINNED_DEFAULTS: Record<string, unknown> = {
 };
 
 describe('the schema', () => {
-  it('has exactly the classic sections plus database, zoneminder and status, in that order', () => {
-    assert.deepEqual(SECTIONS, ['general', 'network', 'auth', 'ssl', 'fcm', 'push', 'mqtt', 'customize', 'hook', 'database', 'zoneminder', 'status']);
+  it('has exactly the classic sections plus database, zoneminder, status and cluster, in that order', () => {
+    assert.deepEqual(SECTIONS, ['general', 'network', 'auth', 'ssl', 'fcm', 'push', 'mqtt', 'customize', 'hook', 'database', 'zoneminder', 'status', 'cluster']);
   });
 
   it('contains every classic key, with its classic name', () => {
