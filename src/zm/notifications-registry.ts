@@ -74,6 +74,8 @@ export class ZmNotificationsRegistry implements PushRegistry, Service {
   /** Row Id → the problems last logged for it: a row is reported once, again only if it changes. */
   private readonly reported = new Map<number, string>();
   private truncationReported = false;
+  /** The "found" line was written since the table was last absent. */
+  private announced = false;
   /** Privileges reported missing; cleared when a statement needing one succeeds again. */
   private readonly denied = new Set<Privilege>();
   private grantee: string | undefined;
@@ -162,21 +164,15 @@ export class ZmNotificationsRegistry implements PushRegistry, Service {
     const exists = await this.tableExists();
     const before = this.tableState;
     if (!exists) {
-      this.tableState = 'absent';
-      this.users = [];
-      if (before === 'present') this.log.warn(`${this.name} is gone; its devices get no pushes until it is back`);
-      else if (before === 'unknown') this.log.debug(() => `${this.name} does not exist (ZoneMinder before 1.39.2); looking again every ${Math.round(this.recheckMs / 1000)} s`);
+      this.gone();
+      if (before === 'unknown') this.log.debug(() => `${this.name} does not exist (ZoneMinder before 1.39.2); looking again every ${Math.round(this.recheckMs / 1000)} s`);
       return;
     }
+    // The rights are asked once per discovery. Marked present only after that went through, so a
+    // check cut short by an outage is repeated in full.
+    if (before !== 'present') await this.checkPrivileges();
     this.tableState = 'present';
-    if (before === 'present') {
-      await this.read();
-      return;
-    }
-    await this.checkPrivileges();
-    const devices = await this.read();
-    const enabled = devices.filter((d) => d.pushstate === 'enabled').length;
-    this.log.info(`${this.name} found: ${devices.length} device(s), ${enabled} with pushes enabled; zmes sends their pushes`);
+    await this.read();
   }
 
   private async tableExists(): Promise<boolean> {
@@ -208,9 +204,7 @@ export class ZmNotificationsRegistry implements PushRegistry, Service {
     } catch (err) {
       const code = rootCode(err);
       if (code === 'ER_NO_SUCH_TABLE') {
-        if (this.tableState === 'present') this.log.warn(`${this.name} is gone; its devices get no pushes until it is back`);
-        this.tableState = 'absent';
-        this.users = [];
+        this.gone();
         return [];
       }
       if (code !== undefined && DENIED_CODES.has(code)) {
@@ -244,7 +238,19 @@ export class ZmNotificationsRegistry implements PushRegistry, Service {
     // Rows gone or mended are forgotten, so the map never outgrows the table.
     for (const id of this.reported.keys()) if (!seen.has(id)) this.reported.delete(id);
     this.users = [...users];
+    if (!this.announced) {
+      this.announced = true;
+      const enabled = devices.filter((d) => d.pushstate === 'enabled').length;
+      this.log.info(`${this.name} found: ${devices.length} device(s), ${enabled} with pushes enabled; zmes sends their pushes`);
+    }
     return devices;
+  }
+
+  private gone(): void {
+    if (this.tableState === 'present') this.log.warn(`${this.name} is gone; its devices get no pushes until it is back`);
+    this.tableState = 'absent';
+    this.announced = false;
+    this.users = [];
   }
 
   private toDevice(fields: NotificationDeviceFields): PushDevice {

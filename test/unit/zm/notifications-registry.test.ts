@@ -33,8 +33,15 @@ class ScriptedDb implements NotificationsDatabase {
     return Promise.resolve(this.rows.map(mapRow));
   }
 
+  /** Statements that fail once as if the server went away. */
+  failOnce = 0;
+
   execute(sql: string): Promise<WriteResult> {
     this.statements.push(sql);
+    if (this.failOnce > 0) {
+      this.failOnce--;
+      return Promise.reject(new ZmesError('ZMES_DB_UNAVAILABLE', 'ZoneMinder database unreachable (ECONNRESET)'));
+    }
     const verb = sql.split(' ')[0]!;
     if (this.denied.has(verb)) return Promise.reject(driverError('ER_TABLEACCESS_DENIED_ERROR', `${verb} command denied to user 'zmes'@'10.0.0.2'`));
     return Promise.resolve({ affectedRows: sql.includes('1 = 0') ? 0 : 1, insertId: 0n });
@@ -138,6 +145,22 @@ test('a refused SELECT gives no devices and one error line', async (t) => {
   assert.deepEqual(await f.registry.devices(), []);
   assert.deepEqual(await f.registry.devices(), []);
   assert.equal(f.logs.grep(/may not SELECT .*its devices get no pushes/).length, 1);
+});
+
+test('a first check cut short by an outage is repeated in full: rights asked, "found" logged', async (t) => {
+  const f = fixture();
+  t.after(() => f.registry.stop());
+  f.db.table = true;
+  f.db.rows = [ROW];
+  f.db.failOnce = 1;
+  await f.registry.checkNow();
+  assert.equal(f.registry.state, 'unknown');
+  assert.equal(f.logs.grep(/found/).length, 0);
+  f.db.denied.add('DELETE');
+  assert.equal((await f.registry.devices()).length, 1, 'the next push looks again');
+  assert.equal(f.registry.state, 'present');
+  assert.equal(f.logs.grep(/found: 1 device/).length, 1);
+  assert.equal(f.logs.grep(/may not DELETE/).length, 1);
 });
 
 test('stop cancels the re-check timer', async () => {
