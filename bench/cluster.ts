@@ -26,8 +26,10 @@ async function run(size: number): Promise<void> {
     const sim = await ZmSimulator.create(bed.db.pool);
     const monitor = await sim.createMonitor({ name: 'Bench' });
     await insertZmUser(bed.db.execute, { username: 'owner', passwordHash: await zmPasswordHash('pw', 'mysql41') });
-    await bed.startNode(0).waitFor(/zmes \S+ ready/);
-    for (let i = 1; i < size; i++) await bed.startNode(i).waitFor(/zmes \S+ ready/);
+    // One ZoneMinder user holds every bench device: lift the per-user device quota.
+    const extra = ['--fcm.max_devices_per_user=10000'];
+    await bed.startNode(0, extra).waitFor(/zmes \S+ ready/);
+    for (let i = 1; i < size; i++) await bed.startNode(i, extra).waitFor(/zmes \S+ ready/);
     const login = async (i: number, token?: string) => {
       const c = await connectClient(bed.url(i));
       clients.push(c);

@@ -36,6 +36,7 @@ import { buildPictureUrl, payloadOptionsFromConfig, type PayloadOptions } from '
 import { PushDevices } from './notify/channels/push-devices.js';
 import { FcmChannel } from './notify/channels/fcm-channel.js';
 import { AccessRecheck } from './zm/auth/access-recheck.js';
+import { ZmNotificationsRegistry } from './zm/notifications-registry.js';
 import { enforceAccess } from './ws/access-enforcer.js';
 import type { PictureUrl } from './notify/pipeline.js';
 import { MemoryLastSent } from './notify/throttle.js';
@@ -67,6 +68,8 @@ export interface RunningApp {
   readonly pipeline: NotificationPipeline;
   readonly detection: EventDetection;
   readonly access: AccessRecheck;
+  /** ZoneMinder's Notifications table as a push registry; undefined when push is off or not wanted. */
+  readonly zmNotifications: ZmNotificationsRegistry | undefined;
   /** The status page's port actually bound; undefined when status.enable is off. */
   readonly statusPort: number | undefined;
   stop(): Promise<void>;
@@ -232,6 +235,9 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
     ? new PushDevices(tokenStore, sender !== undefined, push, { maxTokenFrames: config.fcm.max_token_frames, clock })
     : undefined;
   if (devices) sessions.addListener(devices);
+  // ZoneMinder's own push registry (1.39.2+), only when zmes can push at all.
+  const zmNotifications =
+    sender && config.fcm.use_zm_notifications ? new ZmNotificationsRegistry(db, { authEnabled: config.auth.enable }, clock, log.child('zm-notifications')) : undefined;
   const memoryLastSent = new MemoryLastSent();
   const wsChannel = new WsChannel(
     bus,
@@ -248,7 +254,7 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
   const access = new AccessRecheck(
     users,
     { authEnabled: config.auth.enable, intervalMs: config.auth.recheck_interval * 1000 },
-    () => usersInUse(server, tokenStore),
+    () => usersInUse(server, tokenStore, zmNotifications),
     clock,
     log.child('auth'),
   );
@@ -259,7 +265,7 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
     tokenStore && sender && devices
       ? new FcmChannel(
           bus,
-          [tokenStoreRegistry(tokenStore)],
+          [tokenStoreRegistry(tokenStore), ...(zmNotifications ? [zmNotifications] : [])],
           pushResults ? pushResults.observe(sender) : sender,
           devices,
           payloadOptions,
@@ -307,6 +313,7 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
       ...escontrol.services,
       db,
       ...(api ? [api] : []),
+      ...(zmNotifications ? [zmNotifications] : []),
       notifyStages,
       ...(sender ? [sender] : []),
       server,
@@ -341,6 +348,7 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
     pipeline,
     detection,
     access,
+    zmNotifications,
     statusPort: status?.server.port,
     stop: async () => {
       log.info('zmes stopping');
@@ -352,13 +360,17 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
   };
 }
 
-/** ZoneMinder users whose access the re-check must follow: logged-in sockets and push-token owners. */
-function* usersInUse(server: WsServer<Session>, tokens: TokenStore | undefined): Iterable<string> {
+/**
+ * ZoneMinder users whose access the re-check must follow: logged-in sockets, push-token owners
+ * and the owners of devices in ZoneMinder's Notifications table.
+ */
+function* usersInUse(server: WsServer<Session>, tokens: TokenStore | undefined, zmNotifications: ZmNotificationsRegistry | undefined): Iterable<string> {
   for (const connection of server.liveConnections()) {
     const user = connection.session.user;
     if (connection.session.state === 'authenticated' && user && user.via !== 'auth-disabled') yield user.name;
   }
   if (tokens) for (const record of tokens.all()) if (record.zmUser !== undefined) yield record.zmUser;
+  if (zmNotifications) yield* zmNotifications.usersInUse();
 }
 
 /** customize.picture_url for events, when include_picture is on (hooks refine BESTMATCH later). */

@@ -107,6 +107,7 @@ export const OPTION_MAP = {
   fcm_replace_push_messages: { key: 'fcm.replace_push_messages', group: 'Push (FCM)' },
   fcm_max_devices_per_user: { key: 'fcm.max_devices_per_user', group: 'Push (FCM)' },
   fcm_max_token_frames: { key: 'fcm.max_token_frames', group: 'Push (FCM)' },
+  fcm_use_zm_notifications: { key: 'fcm.use_zm_notifications', group: 'Push (FCM)' },
   fcm_date_format: { key: 'fcm.date_format', group: 'Push (FCM)' },
   fcm_date_locale: { key: 'fcm.date_locale', group: 'Push (FCM)' },
   fcm_android_priority: { key: 'fcm.fcm_android_priority', group: 'Push (FCM)' },

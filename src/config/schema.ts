@@ -327,6 +327,13 @@ export const schema = {
       usage: 'setting',
       zmesOnly: true,
     }),
+    use_zm_notifications: option({
+      doc: "Also push to the phones in ZoneMinder's Notifications table (ZoneMinder 1.39.2+, zmNinjaNg's direct mode) when it exists.",
+      format: 'yes-no',
+      default: true,
+      usage: 'setting',
+      zmesOnly: true,
+    }),
     max_token_frames: option({
       doc: 'Push token registrations one connection may send per minute; further ones are refused (TOKENRATE).',
       format: 'positive-int',

@@ -1,10 +1,12 @@
 import { sanitiseEcho } from './json.js';
 /**
  * Which monitors a connection wants and the minimum seconds between two notifications per
- * monitor (0 = no throttling). `all` also means no throttling at all (quirk 5).
+ * monitor (0 = no throttling). `all` also means no throttling at all (quirk 5), unless it
+ * carries an `interval`: ZoneMinder's Notifications rows may ask for all monitors with one
+ * interval, which no monlist/intlist pair can express.
  */
 export type MonitorFilter =
-  | { readonly kind: 'all' }
+  | { readonly kind: 'all'; readonly interval?: number }
   | { readonly kind: 'some'; readonly intervals: ReadonlyMap<number, number> };
 
 export interface MonitorFilterParse {
@@ -64,5 +66,5 @@ export function filterIncludes(filter: MonitorFilter, monitorId: number): boolea
 
 /** Minimum seconds between notifications for this monitor; `undefined` when filtered out. */
 export function filterInterval(filter: MonitorFilter, monitorId: number): number | undefined {
-  return filter.kind === 'all' ? 0 : filter.intervals.get(monitorId);
+  return filter.kind === 'all' ? (filter.interval ?? 0) : filter.intervals.get(monitorId);
 }

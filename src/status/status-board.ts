@@ -83,7 +83,8 @@ export interface StatusBoardOptions {
 const MODULES = {
   database: ['db', 'events'],
   mqtt: ['mqtt'],
-  fcm: ['push'],
+  // ZoneMinder's Notifications table is a source of push devices: a missing GRANT shows as FCM's error.
+  fcm: ['push', 'zm-notifications'],
   zoneminder_api: ['zm-api'],
 } as const;
 

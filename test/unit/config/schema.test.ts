@@ -64,6 +64,7 @@ const PINNED_DEFAULTS: Record<string, unknown> = {
   'fcm.fcm_log_message_id': 'NONE',
   'fcm.fcm_v1_key': null,
   'fcm.fcm_v1_url': null,
+  'fcm.use_zm_notifications': true,
   'general.escontrol_interface_file': '${base_data_path}/misc/escontrol_interface.json',
   'mqtt.enable': false,
   'mqtt.server': '127.0.0.1',
