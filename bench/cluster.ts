@@ -33,9 +33,11 @@ async function run(size: number): Promise<void> {
     const login = async (i: number, token?: string) => {
       const c = await connectClient(bed.url(i));
       clients.push(c);
-      c.send({ event: 'auth', data: { user: 'owner', password: 'pw', monlist: '', intlist: '' } });
+      c.send({ event: 'auth', data: { user: 'owner', password: 'pw', appversion: '1.8.001', monlist: '', intlist: '' } });
       await c.next((f) => f['event'] === 'auth');
       if (token) c.send({ event: 'push', data: { type: 'token', platform: 'android', token, state: 'enabled' } });
+      c.send({ event: 'control', data: { type: 'version' } });
+      await c.next((f) => f['type'] === 'version');
       return c;
     };
     const watchers: TestClient[] = [];
@@ -44,7 +46,10 @@ async function run(size: number): Promise<void> {
       for (let d = 0; d < DEVICES_PER_NODE; d++) await login(i, `bench-${i}-${d}`);
     }
     const devices = size * DEVICES_PER_NODE;
-    await until(async () => Number((await bed.db.query(`SELECT COUNT(*) AS n FROM \`${bed.clusterDb}\`.devices`))[0]!['n']) === devices);
+    await until(async () => Number((await bed.db.query(`SELECT COUNT(*) AS n FROM \`${bed.clusterDb}\`.devices`))[0]!['n']) >= devices).catch((err: unknown) => {
+      for (const node of bed.nodes) process.stderr.write(node.output().split('\n').filter((l) => /token|refused|error|cluster/i.test(l)).slice(0, 12).join('\n') + '\n');
+      throw err;
+    });
 
     const ok = () => bed.proxy.requests.filter((r) => r.status === 200).length;
     const before = ok();

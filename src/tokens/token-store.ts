@@ -507,7 +507,13 @@ export class TokenStore implements Service {
       this.flush();
       return;
     }
-    if (this.timer === undefined) this.timer = this.clock.setTimeout(() => this.flush(), this.writeDelayMs);
+    // Cleared before flush(), which a subclass may replace without knowing of this timer.
+    if (this.timer === undefined) {
+      this.timer = this.clock.setTimeout(() => {
+        this.timer = undefined;
+        this.flush();
+      }, this.writeDelayMs);
+    }
   }
 
   private month(): number {

@@ -78,16 +78,17 @@ test('a phone registered on the follower is pushed once by the lease holder and 
   const a = await startNode('node-a');
   const b = await startNode('node-b');
   assert.equal((await db.query(`SELECT holder FROM \`${clusterDb}\`.leases WHERE name = 'leader'`))[0]!['holder'], 'node-a');
+  // Two registrations in a row on one node: each reaches the cluster database (not just the first).
+  await phone(b, 'tok-on-b-first');
   const onB = await phone(b, 'tok-on-b');
-  // The holder learns of the registration through the shared registry.
-  await until(async () => (await db.query(`SELECT COUNT(*) AS n FROM \`${clusterDb}\`.devices WHERE token = 'tok-on-b'`))[0]!['n'] === 1n, 'the registration in the cluster database');
+  await until(async () => (await db.query(`SELECT COUNT(*) AS n FROM \`${clusterDb}\`.devices WHERE token LIKE 'tok-on-b%'`))[0]!['n'] === 2n, 'both registrations in the cluster database');
   const id = await sim.startEvent(front);
   await until(() => pushesFor('tok-on-b', id).length === 1 && alarmFrames(onB, id).length === 1, 'the push and the frame on node b');
   assert.equal(alarmFrames(onB, id)[0]!['supplementary'], 'true', 'the socket on b gets the supplementary copy');
-  assert.equal(a.logs.grep(/push sent to 1 of 1/).length, 1);
+  assert.equal(a.logs.grep(/push sent to 2 of 2/).length, 1);
   assert.equal(b.logs.grep(/push sent/).length, 0, 'the follower pushes nothing');
   const ledger = await db.query(`SELECT status, node FROM \`${clusterDb}\`.push_ledger WHERE event_id = ?`, [id]);
-  assert.deepEqual(ledger.map((r) => [r['status'], r['node']]), [['sent', 'node-a']]);
+  assert.deepEqual(ledger.map((r) => [r['status'], r['node']]), [['sent', 'node-a'], ['sent', 'node-a']]);
   await sim.endEvent(id);
 });
 
