@@ -11,11 +11,13 @@ import { ZmSimulator } from '../../../dev/sim/zm-simulator.js';
  * node is pushed by the lease holder, once; its socket on the other node gets the supplementary
  * frame; escontrol overrides reach both; the lease passes at once on a clean stop.
  */
+const ADMIN_PASSWORD = 'admin-secret';
 let db: ZmTestDatabase;
 let sim: ZmSimulator;
 let fake: FakeFcm;
 let fcm: FakeFcmApp;
 let front: number;
+let back: number;
 let clusterDb: string;
 const nodes: TestServer[] = [];
 const clients: TestClient[] = [];
@@ -23,7 +25,14 @@ const clients: TestClient[] = [];
 async function startNode(id: string): Promise<TestServer> {
   const node = await startTestServer(
     db.settings,
-    { 'cluster.enable': true, 'cluster.database': clusterDb, 'cluster.node_id': id, 'cluster.lease_seconds': 3 },
+    {
+      'cluster.enable': true,
+      'cluster.database': clusterDb,
+      'cluster.node_id': id,
+      'cluster.lease_seconds': 3,
+      'general.use_escontrol_interface': true,
+      'general.escontrol_interface_password': ADMIN_PASSWORD,
+    },
     { firebaseApp: fcm.app },
   );
   nodes.push(node);
@@ -43,6 +52,7 @@ before(async () => {
   clusterDb = `${db.name}_cluster`;
   sim = await ZmSimulator.create(db.pool);
   front = await sim.createMonitor({ name: 'Front Door' });
+  back = await sim.createMonitor({ name: 'Back Door' });
   await insertZmUser(db.execute, { username: 'owner', passwordHash: await zmPasswordHash('pw', 'mysql41') });
   fake = await startFakeFcm();
   fcm = connectFakeFcm(fake);
@@ -78,10 +88,12 @@ test('a phone registered on the follower is pushed once by the lease holder and 
   const a = await startNode('node-a');
   const b = await startNode('node-b');
   assert.equal((await db.query(`SELECT holder FROM \`${clusterDb}\`.leases WHERE name = 'leader'`))[0]!['holder'], 'node-a');
-  // Two registrations in a row on one node: each reaches the cluster database (not just the first).
+  // Registrations one after another on one node each reach the cluster database (not just the first write).
+  const stored = async () => Number((await db.query(`SELECT COUNT(*) AS n FROM \`${clusterDb}\`.devices WHERE token LIKE 'tok-on-b%'`))[0]!['n']);
   await phone(b, 'tok-on-b-first');
+  await until(async () => (await stored()) === 1, 'the first registration in the cluster database');
   const onB = await phone(b, 'tok-on-b');
-  await until(async () => (await db.query(`SELECT COUNT(*) AS n FROM \`${clusterDb}\`.devices WHERE token LIKE 'tok-on-b%'`))[0]!['n'] === 2n, 'both registrations in the cluster database');
+  await until(async () => (await stored()) === 2, 'the second registration in the cluster database');
   const id = await sim.startEvent(front);
   await until(() => pushesFor('tok-on-b', id).length === 1 && alarmFrames(onB, id).length === 1, 'the push and the frame on node b');
   assert.equal(alarmFrames(onB, id)[0]!['supplementary'], 'true', 'the socket on b gets the supplementary copy');
@@ -92,9 +104,46 @@ test('a phone registered on the follower is pushed once by the lease holder and 
   await sim.endEvent(id);
 });
 
+test('an escontrol mute sent to one node silences the monitor on the other node too', async () => {
+  const [a, b] = nodes;
+  const adminOn = async (node: TestServer) => {
+    const c = await connectClient(node.url);
+    clients.push(c);
+    c.send({ event: 'auth', category: 'escontrol', data: { password: ADMIN_PASSWORD } });
+    assert.equal((await c.next((f) => f['event'] === 'auth'))['status'], 'Success');
+    return c;
+  };
+  const adminA = await adminOn(a!);
+  const adminB = await adminOn(b!);
+  adminA.send({ event: 'escontrol', data: { command: 'mute', monitors: [front] } });
+  assert.equal((await adminA.next((f) => f['event'] === 'escontrol'))['status'], 'Success');
+  // Node b follows the shared document: its own `get` shows the mute.
+  const modeOnB = async () => {
+    adminB.send({ event: 'escontrol', data: { command: 'get' } });
+    const reply = await adminB.next((f) => f['event'] === 'escontrol');
+    return (JSON.parse(String(reply['response'])) as { notifications: Record<string, number> }).notifications[String(front)];
+  };
+  await until(async () => (await modeOnB()) === -1, 'the mute on node b');
+  const watcher = await connectClient(b!.url);
+  clients.push(watcher);
+  watcher.send({ event: 'auth', data: { user: 'owner', password: 'pw', appversion: '1.8.001' } });
+  await watcher.next((f) => f['event'] === 'auth');
+  const muted = await sim.startEvent(front);
+  const open = await sim.startEvent(back);
+  await until(() => alarmFrames(watcher, open).length === 1, 'the alarm of the unmuted monitor on node b');
+  await sim.endEvent(open);
+  await sim.endEvent(muted);
+  assert.equal(alarmFrames(watcher, muted).length, 0, 'node b does not alarm the monitor muted through node a');
+  adminA.send({ event: 'escontrol', data: { command: 'unmute', monitors: [front] } });
+  assert.equal((await adminA.next((f) => f['event'] === 'escontrol'))['status'], 'Success');
+  await until(async () => (await modeOnB()) !== -1, 'the unmute on node b');
+});
+
 test('on a clean stop the lease passes at once and the next holder pushes the next event, once', async () => {
   const [a, b] = nodes;
+  const aLogs = a!.logs;
   await a!.stop();
+  assert.equal(aLogs.grep(/released the cluster lease \(epoch 1\)/).length, 1, 'a clean stop hands the lease back');
   nodes.splice(nodes.indexOf(a!), 1);
   await until(async () => (await db.query(`SELECT holder FROM \`${clusterDb}\`.leases WHERE name = 'leader'`))[0]!['holder'] === 'node-b', 'node b to hold the lease', 8000);
   const id = await sim.startEvent(front);
