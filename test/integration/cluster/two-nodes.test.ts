@@ -88,6 +88,9 @@ test('a phone registered on the follower is pushed once by the lease holder and 
   const a = await startNode('node-a');
   const b = await startNode('node-b');
   assert.equal((await db.query(`SELECT holder FROM \`${clusterDb}\`.leases WHERE name = 'leader'`))[0]!['holder'], 'node-a');
+  const health = async (node: TestServer) => ((await (await fetch(`${node.url.replace('ws:', 'http:')}/health`)).json()) as { cluster: unknown }).cluster;
+  assert.deepEqual(await health(a), { node: 'node-a', lease_holder: true, epoch: 1 });
+  assert.deepEqual(await health(b), { node: 'node-b', lease_holder: false, epoch: null });
   // Registrations one after another on one node each reach the cluster database (not just the first write).
   const stored = async () => Number((await db.query(`SELECT COUNT(*) AS n FROM \`${clusterDb}\`.devices WHERE token LIKE 'tok-on-b%'`))[0]!['n']);
   await phone(b, 'tok-on-b-first');
