@@ -5,6 +5,10 @@ import { connectClient, type TestClient } from '../../helpers/ws-client.js';
 import { insertZmUser, startTestServer, zmPasswordHash, type TestServer } from '../../helpers/zmes-server.js';
 import { connectFakeFcm, startFakeFcm, type FakeFcm, type FakeFcmApp } from '../../helpers/fake-fcm.js';
 import { ZmSimulator } from '../../../dev/sim/zm-simulator.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { serializeTokenFile } from '../../../src/tokens/token-file.js';
 
 /**
  * Two zmes nodes in one process on one ZoneMinder, in cluster mode: a phone registered on one
@@ -22,10 +26,11 @@ let clusterDb: string;
 const nodes: TestServer[] = [];
 const clients: TestClient[] = [];
 
-async function startNode(id: string): Promise<TestServer> {
+async function startNode(id: string, extra: Record<string, unknown> = {}): Promise<TestServer> {
   const node = await startTestServer(
     db.settings,
     {
+      ...extra,
       'cluster.enable': true,
       'cluster.database': clusterDb,
       'cluster.node_id': id,
@@ -153,4 +158,29 @@ test('on a clean stop the lease passes at once and the next holder pushes the ne
   await until(() => pushesFor('tok-on-b', id).length === 1, 'the push from node b');
   assert.equal(b!.logs.grep(/now holds the cluster lease \(epoch 2\)/).length, 1);
   await sim.endEvent(id);
+});
+
+test('a node imports its token file into the cluster registry once', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'zmes-import-'));
+  try {
+    const file = join(dir, 'tokens.txt');
+    const record = (token: string) => ({
+      token, platform: 'android', monlist: '', intlist: '', pushstate: 'enabled' as const, appversion: '1.8', invocations: { count: 0, at: 0 },
+      profile: undefined, clientKind: 'zmninja' as const, badge: 0, lastSent: {}, zmUser: 'owner',
+    });
+    writeFileSync(file, serializeTokenFile([record('file-token-1'), record('file-token-2')]));
+    const count = async () => Number((await db.query(`SELECT COUNT(*) AS n FROM \`${clusterDb}\`.devices WHERE token LIKE 'file-token-%' AND removed_at IS NULL`))[0]!['n']);
+    const c = await startNode('node-c', { 'fcm.token_file': file });
+    assert.equal(await count(), 2);
+    assert.equal(c.logs.grep(/imported 2 push token\(s\) from/).length, 1);
+    // Removed in the cluster, it must not come back from the file at the next start.
+    await db.execute(`UPDATE \`${clusterDb}\`.devices SET removed_at = NOW(6) WHERE token = 'file-token-1'`);
+    await c.stop();
+    nodes.splice(nodes.indexOf(c), 1);
+    const again = await startNode('node-c', { 'fcm.token_file': file });
+    assert.equal(await count(), 1);
+    assert.equal(again.logs.grep(/imported/).length, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
