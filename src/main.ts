@@ -7,7 +7,6 @@ import { CommandLineError, DEFAULT_CONFIG_FILES, chooseConfigFile, parseCommandL
 import type { LoadOptions, LoadedConfig } from './config/load.js';
 import { FORMAT_TEXT } from './migrate/classic-file.js';
 import { loadConfigWithEscontrol } from './escontrol/startup-overrides.js';
-import { migrateConfig } from './migrate/cli.js';
 import { renderConfig } from './config/print.js';
 import { errorMessage } from './errors.js';
 import { EXIT, exitCodeFor, runServer } from './server-runner.js';
@@ -61,6 +60,7 @@ async function main(args: string[]): Promise<Outcome> {
     return { code: installZmDaemon(args.slice(1), { stdout: print, stderr: (text) => process.stderr.write(text) }), running: false };
   }
   if (args[0] === 'migrate-config') {
+    const { migrateConfig } = await import('./migrate/cli.js');
     const code = await migrateConfig(args.slice(1), { stdout: print, stderr: (text) => process.stderr.write(text) });
     return { code, running: false };
   }
