@@ -249,6 +249,8 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
     devices ? devices.lastSentStore(memoryLastSent) : memoryLastSent,
     log.child('ws'),
     devices?.chooseFrame,
+    Date.now,
+    (topic, frame) => server.publish(topic, frame),
   );
   sessions.addListener({ closed: (connection) => wsChannel.forgetConnection(connection) });
   const replay = new WsReplay(bus, wsChannel, () => server.liveConnections(), clock, log.child('ws'), {

@@ -8,10 +8,13 @@ import { decide, startsInterval, type Verdict } from '../recipients.js';
 import type { LastSentStore } from '../throttle.js';
 import type { Notification } from '../../domain/notification.js';
 import type { ZmesEvents } from '../../domain/bus-events.js';
+import { TopicMemo } from './ws-audience.js';
 
 /**
  * Which frame a connection gets, decided by the push layer: `supplementary` when its device
  * also got an FCM push for this notification, `none` when another connection owns its token.
+ * A connection without a push registration always gets `normal` (such connections share
+ * topics, see ws-audience.ts, and are not asked).
  */
 export type FrameChoice = 'normal' | 'supplementary' | 'none';
 export type FrameChooser = (connection: Connection<Session>, notification: Notification) => FrameChoice;
@@ -49,11 +52,32 @@ export function alarmFramesOf(notification: Notification): AlarmFrames {
   return frames;
 }
 
+interface EncodedFrames {
+  readonly normal: Buffer;
+  readonly supplementary: Buffer;
+}
+
+/** The frames as UTF-8 bytes, encoded once per notification instead of once per socket. */
+const encodedFrames = new WeakMap<Notification, EncodedFrames>();
+
+function encodedFramesOf(notification: Notification): EncodedFrames {
+  let encoded = encodedFrames.get(notification);
+  if (encoded === undefined) {
+    const frames = alarmFramesOf(notification);
+    encoded = { normal: Buffer.from(frames.normal, 'utf8'), supplementary: Buffer.from(frames.supplementary, 'utf8') };
+    encodedFrames.set(notification, encoded);
+  }
+  return encoded;
+}
+
 /** Sends one variant of a notification's alarm frame to one socket (the one-alert rule decides which). */
 export function sendAlarm(connection: Connection<Session>, notification: Notification, variant: 'normal' | 'supplementary'): SendResult {
-  const frames = alarmFramesOf(notification);
+  const frames = encodedFramesOf(notification);
   return connection.send(variant === 'supplementary' ? frames.supplementary : frames.normal);
 }
+
+/** Sends one frame to every socket subscribed to a topic (WsServer.publish). */
+export type TopicPublisher = (topic: string, frame: Uint8Array) => void;
 
 /** The throttle key of a connection: its push token when it has one, so intervals follow the device. */
 export function recipientKey(connection: Connection<Session>): string {
@@ -65,11 +89,19 @@ export function recipientKey(connection: Connection<Session>): string {
  * notification, each connection checked against its user's permissions, filter and interval.
  * A slow reader never delays the others: a send only queues, and uWS drops a socket whose
  * queue passes network.max_backpressure.
+ *
+ * Fan-out in two lanes (with a publisher): connections whose alarms depend only on their monitor
+ * set share a uWS topic (ws-audience.ts) and get one native publish per topic; the others (push
+ * token owners and their duplicates, intervals, a socket already holding unsent data) get their
+ * own send. Every connection's topic is brought up to date at the start of each delivery, from
+ * its session as it is then, so a permission narrowed or a filter changed a moment ago already
+ * counts, and the verdict of every connection is decided and counted the same way in both lanes.
  */
 export class WsChannel implements Channel {
   readonly name = 'websocket channel';
   readonly channel = 'web';
   private disposers: Array<() => void> = [];
+  private readonly topics = new TopicMemo<Connection<Session>>();
 
   constructor(
     private readonly bus: EventBus<ZmesEvents>,
@@ -78,6 +110,8 @@ export class WsChannel implements Channel {
     private readonly log: Logger,
     private readonly chooseFrame: FrameChooser = () => 'normal',
     private readonly now: () => number = Date.now,
+    /** Without one, every connection gets its own send. */
+    private readonly publish?: TopicPublisher,
   ) {}
 
   start(): Promise<void> {
@@ -125,9 +159,29 @@ export class WsChannel implements Channel {
     if (!routedTo(notification, this)) return stats;
     const { event, phase } = notification;
     const now = this.now();
+    const due = new Set<string>();
     for (const connection of this.connections()) {
-      const outcome = this.deliverTo(connection, notification, now);
-      if (outcome !== 'skipped') count(stats, outcome);
+      const topic = this.publish ? this.sharedTopicOf(connection) : undefined;
+      connection.setTopic(topic);
+      if (topic === undefined) {
+        const outcome = this.deliverTo(connection, notification, now);
+        if (outcome !== 'skipped') count(stats, outcome);
+        continue;
+      }
+      // No interval applies to a topic member, so its own last-sent time cannot matter here.
+      const verdict = decide({ visibility: connection.session.user!.visibility, filter: connection.session.filter, lastSentAt: undefined }, event.monitorId, phase, now);
+      if (verdict !== 'send') {
+        count(stats, verdict);
+        continue;
+      }
+      due.add(topic);
+      stats.sent++;
+      // Still recorded: a later filter with an interval counts from this alarm, as before.
+      if (startsInterval(phase)) this.lastSent.set(recipientKey(connection), event.monitorId, now);
+    }
+    if (due.size > 0 && this.publish) {
+      const frame = encodedFramesOf(notification).normal;
+      for (const topic of due) this.publish(topic, frame);
     }
     const skipped = stats.notPermitted + stats.filtered + stats.throttled + stats.silenced;
     // With nobody connected (the usual case for phones relying on push) one line per event is noise.
@@ -138,6 +192,18 @@ export class WsChannel implements Channel {
           : ''),
     );
     return stats;
+  }
+
+  /**
+   * The topic a connection shares for this delivery, or undefined for its own send: only
+   * logged-in users, and only while nothing is waiting in its send buffer, so that a reader
+   * falling behind is dropped and counted on its own, as before.
+   */
+  private sharedTopicOf(connection: Connection<Session>): string | undefined {
+    const session = connection.session;
+    const user = session.user;
+    if (session.state !== 'authenticated' || user === undefined || connection.closed || connection.bufferedAmount > 0) return undefined;
+    return this.topics.topicOf(connection, { visibility: user.visibility, filter: session.filter, pushRegistered: session.push !== undefined });
   }
 }
 
