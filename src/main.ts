@@ -3,6 +3,8 @@
  * The zmes process: command line, configuration, logger, signals and exit codes.
  * Everything else is built by startApp (src/app.ts).
  */
+// First: limits the young generation before anything else allocates (see the module).
+import './young-generation.js';
 import { CommandLineError, DEFAULT_CONFIG_FILES, chooseConfigFile, parseCommandLine, settingsHelp, type CommandLine } from './config/command-line.js';
 import type { LoadOptions, LoadedConfig } from './config/load.js';
 import { FORMAT_TEXT } from './migrate/classic-file.js';
