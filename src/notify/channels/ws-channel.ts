@@ -125,6 +125,14 @@ export class WsChannel implements Channel {
     return Promise.resolve();
   }
 
+  /**
+   * Joins or leaves a topic as soon as a session changes (login, filter, token), so that the
+   * first alarm afterwards does not pay for it; each delivery checks again in any case.
+   */
+  sessionChanged(connection: Connection<Session>): void {
+    if (this.publish) connection.setTopic(this.sharedTopicOf(connection));
+  }
+
   /** A closed connection without a token takes its interval state with it. */
   forgetConnection(connection: Connection<Session>): void {
     if (!connection.session.push) this.lastSent.forget(`conn:${connection.id}`);
