@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createZmTestDatabase, type ZmTestDatabase } from '../../helpers/zm-db.js';
-import { connectClient, type TestClient } from '../../helpers/ws-client.js';
+import { flushed, loggedInClient, type TestClient } from '../../helpers/ws-client.js';
 import { insertZmUser, startTestServer, zmPasswordHash, type TestServer } from '../../helpers/zmes-server.js';
 import { TOPIC_ALL } from '../../../src/notify/channels/ws-audience.js';
 import type { Connection } from '../../../src/ws/connection.js';
@@ -32,18 +32,11 @@ after(async () => {
 });
 
 async function client(user: string, data: Record<string, string> = {}): Promise<TestClient> {
-  const c = await connectClient(server.url);
+  const c = await loggedInClient(server.url, user, data);
   clients.push(c);
-  c.send({ event: 'auth', data: { user, password: 'pw', appversion: '1.8.001', ...data }, token: '' });
-  assert.equal((await c.next((f) => f['event'] === 'auth'))['status'], 'Success');
   return c;
 }
 
-/** Resolves once the server answered a version request: every frame it queued for `c` before has arrived. */
-async function flushed(c: TestClient): Promise<void> {
-  c.send({ event: 'control', data: { type: 'version' } });
-  await c.next((f) => f['event'] === 'control' && f['type'] === 'version');
-}
 
 type AlarmElement = { MonitorId: number; EventId: number };
 const alarmIds = (c: TestClient) => c.frames.filter((f) => f['event'] === 'alarm').map((f) => (f['events'] as AlarmElement[])[0]!.EventId);
