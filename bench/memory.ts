@@ -1,9 +1,10 @@
 // Benchmark (not a test): the resident memory of a real zmes process (the compiled server, as
 // installed: `node dist/src/main.js`) after 20 s idle, for four setups: bare (WebSocket only),
 // push through the classic FCM proxy, MQTT, and everything (direct FCM with a service-account
-// file, MQTT with Home Assistant discovery, hooks, rules, escontrol, the status page).
+// file, MQTT with Home Assistant discovery, hooks, rules, escontrol, the status page); and the
+// common Home Assistant setup, proxy push with MQTT.
 // Each setup runs REPEAT times; the median is printed with the range.
-// Run: node --import tsx bench/memory.ts [idle seconds]   (needs the test MariaDB and Mosquitto on 127.0.0.1:1883;
+// Run: node --import tsx bench/memory.ts [idle seconds] [setup,setup…]   (needs the test MariaDB and Mosquitto on 127.0.0.1:1883;
 // ZMES_BENCH_REPEAT sets the runs per setup). Figures before and after: bench/RESULTS.md.
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
@@ -62,6 +63,14 @@ const setups: Record<string, Record<string, string | number | boolean>> = {
   bare: {},
   'proxy push': { 'fcm.enable': true, 'fcm.fcm_v1_url': proxy.url, 'fcm.fcm_v1_key': 'bench-key' },
   mqtt: { 'mqtt.enable': true, 'mqtt.server': '127.0.0.1:1883', 'mqtt.topic': `zmes-bench-${process.pid}` },
+  'proxy+mqtt': {
+    'fcm.enable': true,
+    'fcm.fcm_v1_url': proxy.url,
+    'fcm.fcm_v1_key': 'bench-key',
+    'mqtt.enable': true,
+    'mqtt.server': '127.0.0.1:1883',
+    'mqtt.topic': `zmes-bench-${process.pid}`,
+  },
   everything: {
     'fcm.enable': true,
     'fcm.fcm_service_account_file': serviceAccount,
@@ -109,7 +118,8 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 try {
   console.log(`zmes RSS after ${IDLE_MS / 1000} s idle, Node ${process.version}, median of ${REPEAT} (range)`);
-  for (const [name, settings] of Object.entries(setups)) {
+  const only = process.argv[3]?.split(',');
+  for (const [name, settings] of Object.entries(setups).filter(([name]) => !only || only.includes(name))) {
     const samples: number[] = [];
     for (let i = 0; i < REPEAT; i++) samples.push(await measure(settings));
     console.log(`${name.padEnd(12)} ${mb(median(samples)).padStart(6)} MB  (${mb(Math.min(...samples))}–${mb(Math.max(...samples))})`);
