@@ -249,16 +249,8 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
     devices ? devices.lastSentStore(memoryLastSent) : memoryLastSent,
     log.child('ws'),
     devices?.chooseFrame,
-    Date.now,
-    (topic, frame) => server.publish(topic, frame),
   );
-  // After the push devices' listener: a refused token leaves the session as it was before.
-  sessions.addListener({
-    authenticated: (connection) => wsChannel.sessionChanged(connection),
-    filterChanged: (connection) => wsChannel.sessionChanged(connection),
-    tokenRegistered: (connection) => wsChannel.sessionChanged(connection),
-    closed: (connection) => wsChannel.forgetConnection(connection),
-  });
+  sessions.addListener({ closed: (connection) => wsChannel.forgetConnection(connection) });
   const replay = new WsReplay(bus, wsChannel, () => server.liveConnections(), clock, log.child('ws'), {
     windowMs: config.customize.replay_window * 1000,
   });

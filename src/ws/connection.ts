@@ -13,8 +13,6 @@ export class Connection<Session> {
   private socket: WebSocket<{ connection: Connection<Session> }> | undefined;
   private closedFlag = false;
   private droppedInBurst = 0;
-  /** The uWS topic this socket is subscribed to (the WebSocket channel's shared alarms), if any. */
-  private subscribedTopic: string | undefined;
   droppedTotal = 0;
   readonly openedAt = Date.now();
 
@@ -43,8 +41,6 @@ export class Connection<Session> {
   markClosed(): void {
     this.closedFlag = true;
     this.socket = undefined;
-    // uWS unsubscribes a closed socket from everything itself.
-    this.subscribedTopic = undefined;
   }
 
   get closed(): boolean {
@@ -69,23 +65,6 @@ export class Connection<Session> {
     this.droppedTotal++;
     if (this.droppedInBurst++ === 0) this.onDropped(this, 1);
     return 'dropped';
-  }
-
-  /** The topic this socket is subscribed to, if any. */
-  get topic(): string | undefined {
-    return this.subscribedTopic;
-  }
-
-  /**
-   * Makes `topic` this socket's only topic (undefined: none). uWS keeps the order of published
-   * and directly sent frames per socket, so moving between topic and direct sends is safe.
-   */
-  setTopic(topic: string | undefined): void {
-    const socket = this.socket;
-    if (topic === this.subscribedTopic || this.closedFlag || socket === undefined) return;
-    if (this.subscribedTopic !== undefined) socket.unsubscribe(this.subscribedTopic);
-    if (topic !== undefined) socket.subscribe(topic);
-    this.subscribedTopic = topic;
   }
 
   /** Several frames to one socket in one syscall / TLS record. */

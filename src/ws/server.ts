@@ -100,11 +100,6 @@ export class WsServer<Session> implements Service {
   private readonly connections = new Set<Connection<Session>>();
   private listenSocket: us_listen_socket | undefined;
   private app: TemplatedApp | undefined;
-  /**
-   * Every app built: a certificate reload builds a new one, while the sockets accepted before
-   * stay on the old one and its topics, so publishing goes through all of them.
-   */
-  private readonly apps = new Set<TemplatedApp>();
   private nextId = 1;
   private boundPort = 0;
   private stopping = false;
@@ -133,14 +128,6 @@ export class WsServer<Session> implements Service {
   /** Live connections, for fan-out. */
   liveConnections(): Iterable<Connection<Session>> {
     return this.connections;
-  }
-
-  /**
-   * One frame to every socket subscribed to `topic` (Connection.setTopic). uWS queues it for
-   * each subscriber natively and writes them on this loop turn: no JavaScript per socket.
-   */
-  publish(topic: string, frame: Uint8Array): void {
-    for (const app of this.apps) app.publish(topic, frame, false, false);
   }
 
   async start(): Promise<void> {
@@ -180,7 +167,6 @@ export class WsServer<Session> implements Service {
     const app = this.options.tls
       ? uWS.SSLApp({ cert_file_name: this.options.tls.cert, key_file_name: this.options.tls.key, ssl_ciphers: TLS12_CIPHERS })
       : uWS.App();
-    this.apps.add(app);
     const behavior: WebSocketBehavior<UserData<Session>> = {
       maxPayloadLength: this.options.maxPayloadLength,
       maxBackpressure: this.options.maxBackpressure,

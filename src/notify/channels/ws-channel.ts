@@ -8,13 +8,10 @@ import { decide, startsInterval, type Verdict } from '../recipients.js';
 import type { LastSentStore } from '../throttle.js';
 import type { Notification } from '../../domain/notification.js';
 import type { ZmesEvents } from '../../domain/bus-events.js';
-import { TopicMemo } from './ws-audience.js';
 
 /**
  * Which frame a connection gets, decided by the push layer: `supplementary` when its device
  * also got an FCM push for this notification, `none` when another connection owns its token.
- * A connection without a push registration always gets `normal` (such connections share
- * topics, see ws-audience.ts, and are not asked).
  */
 export type FrameChoice = 'normal' | 'supplementary' | 'none';
 export type FrameChooser = (connection: Connection<Session>, notification: Notification) => FrameChoice;
@@ -76,8 +73,6 @@ export function sendAlarm(connection: Connection<Session>, notification: Notific
   return connection.send(variant === 'supplementary' ? frames.supplementary : frames.normal);
 }
 
-/** Sends one frame to every socket subscribed to a topic (WsServer.publish). */
-export type TopicPublisher = (topic: string, frame: Uint8Array) => void;
 
 /** The throttle key of a connection: its push token when it has one, so intervals follow the device. */
 export function recipientKey(connection: Connection<Session>): string {
@@ -90,18 +85,15 @@ export function recipientKey(connection: Connection<Session>): string {
  * A slow reader never delays the others: a send only queues, and uWS drops a socket whose
  * queue passes network.max_backpressure.
  *
- * Fan-out in two lanes (with a publisher): connections whose alarms depend only on their monitor
- * set share a uWS topic (ws-audience.ts) and get one native publish per topic; the others (push
- * token owners and their duplicates, intervals, a socket already holding unsent data) get their
- * own send. Every connection's topic is brought up to date at the start of each delivery, from
- * its session as it is then, so a permission narrowed or a filter changed a moment ago already
- * counts, and the verdict of every connection is decided and counted the same way in both lanes.
+ * The frame is encoded once into a buffer that every socket's send shares. (uWS topics were
+ * tried for the sockets that need no per-device decision: on this workload one native publish
+ * per topic cost more per socket than direct sends, and the first client waited for the whole
+ * loop; see bench/RESULTS.md.)
  */
 export class WsChannel implements Channel {
   readonly name = 'websocket channel';
   readonly channel = 'web';
   private disposers: Array<() => void> = [];
-  private readonly topics = new TopicMemo<Connection<Session>>();
 
   constructor(
     private readonly bus: EventBus<ZmesEvents>,
@@ -110,8 +102,6 @@ export class WsChannel implements Channel {
     private readonly log: Logger,
     private readonly chooseFrame: FrameChooser = () => 'normal',
     private readonly now: () => number = Date.now,
-    /** Without one, every connection gets its own send. */
-    private readonly publish?: TopicPublisher,
   ) {}
 
   start(): Promise<void> {
@@ -123,14 +113,6 @@ export class WsChannel implements Channel {
   stop(): Promise<void> {
     for (const dispose of this.disposers.splice(0)) dispose();
     return Promise.resolve();
-  }
-
-  /**
-   * Joins or leaves a topic as soon as a session changes (login, filter, token), so that the
-   * first alarm afterwards does not pay for it; each delivery checks again in any case.
-   */
-  sessionChanged(connection: Connection<Session>): void {
-    if (this.publish) connection.setTopic(this.sharedTopicOf(connection));
   }
 
   /** A closed connection without a token takes its interval state with it. */
@@ -167,29 +149,9 @@ export class WsChannel implements Channel {
     if (!routedTo(notification, this)) return stats;
     const { event, phase } = notification;
     const now = this.now();
-    const due = new Set<string>();
     for (const connection of this.connections()) {
-      const topic = this.publish ? this.sharedTopicOf(connection) : undefined;
-      connection.setTopic(topic);
-      if (topic === undefined) {
-        const outcome = this.deliverTo(connection, notification, now);
-        if (outcome !== 'skipped') count(stats, outcome);
-        continue;
-      }
-      // No interval applies to a topic member, so its own last-sent time cannot matter here.
-      const verdict = decide({ visibility: connection.session.user!.visibility, filter: connection.session.filter, lastSentAt: undefined }, event.monitorId, phase, now);
-      if (verdict !== 'send') {
-        count(stats, verdict);
-        continue;
-      }
-      due.add(topic);
-      stats.sent++;
-      // Still recorded: a later filter with an interval counts from this alarm, as before.
-      if (startsInterval(phase)) this.lastSent.set(recipientKey(connection), event.monitorId, now);
-    }
-    if (due.size > 0 && this.publish) {
-      const frame = encodedFramesOf(notification).normal;
-      for (const topic of due) this.publish(topic, frame);
+      const outcome = this.deliverTo(connection, notification, now);
+      if (outcome !== 'skipped') count(stats, outcome);
     }
     const skipped = stats.notPermitted + stats.filtered + stats.throttled + stats.silenced;
     // With nobody connected (the usual case for phones relying on push) one line per event is noise.
@@ -200,18 +162,6 @@ export class WsChannel implements Channel {
           : ''),
     );
     return stats;
-  }
-
-  /**
-   * The topic a connection shares for this delivery, or undefined for its own send: only
-   * logged-in users, and only while nothing is waiting in its send buffer, so that a reader
-   * falling behind is dropped and counted on its own, as before.
-   */
-  private sharedTopicOf(connection: Connection<Session>): string | undefined {
-    const session = connection.session;
-    const user = session.user;
-    if (session.state !== 'authenticated' || user === undefined || connection.closed || connection.bufferedAmount > 0) return undefined;
-    return this.topics.topicOf(connection, { visibility: user.visibility, filter: session.filter, pushRegistered: session.push !== undefined });
   }
 }
 
