@@ -20,6 +20,8 @@ interface ClientReport {
   p50: number;
   p99: number;
   max: number;
+  /** Close codes of connections closed before their login was answered, and how many. */
+  closedUnanswered?: Record<string, number>;
 }
 
 async function clients(server: TestServer, users: Array<{ user: string; password: string }>, connections: number): Promise<ClientReport> {
@@ -52,9 +54,12 @@ async function measured<T>(work: () => Promise<T>): Promise<Measured<T>> {
   const gcTotal = pauses.reduce((t, e) => t + e.duration, 0);
   const major = pauses.filter((e) => (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR);
   const majorMax = major.reduce((m, e) => Math.max(m, e.duration), 0);
+  const closed = (result as { closedUnanswered?: Record<string, number> }).closedUnanswered ?? {};
+  const unanswered = Object.entries(closed).map(([code, n]) => `${n} closed with ${code}`);
   const stalls =
     `loop delay p50 ${ms(histogram.percentile(50))} p90 ${ms(histogram.percentile(90))} p99 ${ms(histogram.percentile(99))} max ${ms(histogram.max)} ms; ` +
-    `GC ${pauses.length} pauses (${major.length} major, longest ${majorMax.toFixed(1)} ms), longest ${gcMax.toFixed(1)} ms, ${gcTotal.toFixed(0)} ms in all`;
+    `GC ${pauses.length} pauses (${major.length} major, longest ${majorMax.toFixed(1)} ms), longest ${gcMax.toFixed(1)} ms, ${gcTotal.toFixed(0)} ms in all` +
+    (unanswered.length > 0 ? `; unanswered logins: ${unanswered.join(', ')}` : '');
   return { result, maxStallMs: histogram.max / 1e6, p99StallMs: histogram.percentile(99) / 1e6, stalls };
 }
 
