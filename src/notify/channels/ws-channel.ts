@@ -73,7 +73,6 @@ export function sendAlarm(connection: Connection<Session>, notification: Notific
   return connection.send(variant === 'supplementary' ? frames.supplementary : frames.normal);
 }
 
-
 /** The throttle key of a connection: its push token when it has one, so intervals follow the device. */
 export function recipientKey(connection: Connection<Session>): string {
   return connection.session.push ? `token:${connection.session.push.token}` : `conn:${connection.id}`;
