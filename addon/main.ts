@@ -18,6 +18,8 @@
  *   SUPERVISOR_API         Supervisor base URL     (http://supervisor)
  *   SUPERVISOR_TOKEN       set by the Supervisor
  */
+// First: limits the young generation before anything else allocates (see the module).
+import '../src/young-generation.js';
 import { renderConfig } from '../src/config/print.js';
 import { errorMessage, isZmesError, ZmesError } from '../src/errors.js';
 import { EXIT, exitCodeFor, runServer } from '../src/server-runner.js';

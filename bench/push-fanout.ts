@@ -14,7 +14,8 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../src/log/logger.js';
 import { buildPushContent } from '../src/push/fcm-payload.js';
-import { DirectTransport, FcmSender, ProxyTransport, type PushTransport } from '../src/push/fcm-sender.js';
+import { FcmSender, ProxyTransport, type PushTransport } from '../src/push/fcm-sender.js';
+import { DirectTransport } from '../src/push/fcm-direct.js';
 import { dispatchPush } from '../src/push/push-dispatch.js';
 import { TokenStore } from '../src/tokens/token-store.js';
 import { tokenStoreRegistry } from '../src/tokens/token-registry.js';
@@ -45,7 +46,7 @@ interface Sample {
 }
 
 function fillStore(dir: string): TokenStore {
-  const store = new TokenStore({ path: join(dir, 'tokens.txt'), log });
+  const store = new TokenStore({ path: join(dir, 'tokens.txt'), log, maxDevicesPerUser: Number.MAX_SAFE_INTEGER });
   store.load();
   for (let i = 0; i < TOKENS; i++) {
     const ios = i % 3 === 0;

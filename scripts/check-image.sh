@@ -161,6 +161,9 @@ sleep 5
 if kill -0 "$server_pid" 2>/dev/null && grep -qiE 'database|db\]' "$log"; then
   grep -iE 'unreachable|unavailable|retry|database' "$log" | sed -n '1,3s/^/  /p'
   pass "zmes keeps running while the database is unreachable"
+  # For the figures in bench/RESULTS.md: the image's Node, push and MQTT off (no pass or fail).
+  rss_kb="$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB$/\1/p' "/proc/$server_pid/status" 2>/dev/null || true)"
+  if [ -n "$rss_kb" ]; then echo "  zmes RSS after 5 s: $((rss_kb / 1024)) MB (Node $(in_image node -p process.version), push and MQTT off)"; fi
 else
   sed 's/^/  /' "$log"
   fail "zmes did not survive an unreachable database"

@@ -25,8 +25,6 @@ import { NotificationPipeline } from './notify/pipeline.js';
 import { WsChannel } from './notify/channels/ws-channel.js';
 import { WsReplay } from './notify/channels/ws-replay.js';
 import { EventDetection, eventDetectionOptions } from './zm/event-detection.js';
-import { createMqttChannel } from './notify/channels/mqtt-channel.js';
-import { ApiPushChannel, apiPushOptionsFrom } from './notify/channels/api-push-channel.js';
 import type { App as FirebaseApp } from 'firebase-admin/app';
 import { TokenStore } from './tokens/token-store.js';
 import { tokenStoreRegistry } from './tokens/token-registry.js';
@@ -40,14 +38,12 @@ import { ZmNotificationsRegistry } from './zm/notifications-registry.js';
 import { enforceAccess } from './ws/access-enforcer.js';
 import type { PictureUrl } from './notify/pipeline.js';
 import { MemoryLastSent } from './notify/throttle.js';
-import { createNotificationStages } from './notify/stages.js';
-import { createEscontrol, trackMonitorIds } from './escontrol/escontrol.js';
+import type { NotificationStages } from './notify/stages.js';
 import { secretValues } from './config/load.js';
-import { RecentLog, recordingLogger } from './status/recent-log.js';
-import { PushResults } from './status/push-results.js';
-import { StatusBoard } from './status/status-board.js';
-import { StatusServer, statusServerOptionsFrom } from './status/status-server.js';
-import { createTestPush } from './status/test-push.js';
+import type { RecentLog } from './status/recent-log.js';
+import type { PushResults } from './status/push-results.js';
+import type { StatusBoard } from './status/status-board.js';
+import type { StatusServer } from './status/status-server.js';
 import { ZmApiClient, zmApiSettingsFrom } from './zm/api/zm-api-client.js';
 import { EventPictures } from './notify/pictures/event-pictures.js';
 import { pictureEndpoint } from './notify/pictures/picture-endpoint.js';
@@ -55,7 +51,7 @@ import { PictureLinks } from './notify/pictures/picture-links.js';
 import { loadPictureKey, pictureKeyPath } from './notify/pictures/picture-key.js';
 import { hostname } from 'node:os';
 import type { Service } from './lifecycle.js';
-import { createCluster, type Cluster } from './cluster/cluster.js';
+import type { Cluster } from './cluster/cluster.js';
 import type { ClusterTokenStore } from './cluster/cluster-token-store.js';
 
 export interface RunningApp {
@@ -122,9 +118,12 @@ export function lazySchema(db: ZmDatabase, log: Logger): LazySchema {
 
 export async function startApp(config: Config, log: Logger, deps: AppDependencies = {}): Promise<RunningApp> {
   const clock = deps.clock ?? systemClock;
+  // Optional parts are imported only when configured: an idle server holds only what it uses
+  // (firebase-admin alone is tens of megabytes, the mqtt package several).
+  const statusModules = config.status.enable ? await importStatusModules() : undefined;
   // The status page lists the warnings and errors of every module: they pass through this copy.
-  const recentLog = config.status.enable ? new RecentLog(() => clock.now()) : undefined;
-  if (recentLog) log = recordingLogger(log, recentLog, secretValues(config));
+  const recentLog = statusModules ? new statusModules.RecentLog(() => clock.now()) : undefined;
+  if (recentLog && statusModules) log = statusModules.recordingLogger(log, recentLog, secretValues(config));
   log.info(`zmes ${ZMES_VERSION} starting (Node ${process.version})`);
   loadUws();
 
@@ -182,7 +181,9 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
 
   const bus = new EventBus<ZmesEvents>(log.child('bus'));
   // Several nodes on one ZoneMinder (docs/scaling.md): shared registry, once-only side effects.
-  const cluster: Cluster | undefined = config.cluster.enable ? createCluster(config, dbSettingsFrom(config), bus, clock, log.child('cluster')) : undefined;
+  const cluster: Cluster | undefined = config.cluster.enable
+    ? (await import('./cluster/cluster.js')).createCluster(config, dbSettingsFrom(config), bus, clock, log.child('cluster'))
+    : undefined;
   // ZoneMinder's web API (optional): event pictures, signed picture links, the alarm buttons.
   const apiSettings = zmApiSettingsFrom(config);
   const api = apiSettings ? new ZmApiClient(apiSettings, log.child('zm-api'), clock) : undefined;
@@ -200,21 +201,38 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
     pictureUrlFrom(config) ?? (links ? (event) => links.sign(event.eventId, clock.now()) : undefined),
   );
 
-  const monitorIds = trackMonitorIds(bus);
-  const escontrol = createEscontrol({
-    config,
-    log: log.child('escontrol'),
-    restart: deps.restart ?? (() => log.warn('escontrol restart requested, but this process cannot restart itself')),
-    monitors: monitorIds.ids,
-    ...(cluster ? { makeStore: (options: Parameters<Cluster['escontrolStore']>[0]) => cluster.escontrolStore(options) } : {}),
-  });
-  sessions.setAdminInterface(escontrol.handler);
-  // First stage: a muted monitor costs nothing further, and rules must see the forced mark.
-  pipeline.addStage(escontrol.stage);
-  // Then the rules and hooks (rules → hooks → rules: a time-only mute runs no hook).
-  const notifyStages = createNotificationStages(config, { db, log: log.child('hooks'), clock, forced: escontrol.isForced });
+  // With the interface off the admin login is refused by the session layer and no monitor is
+  // muted or forced, so none of escontrol is loaded.
+  const escontrolModule = config.general.use_escontrol_interface ? await import('./escontrol/escontrol.js') : undefined;
+  const monitorIds = escontrolModule?.trackMonitorIds(bus);
+  const escontrol =
+    escontrolModule && monitorIds
+      ? escontrolModule.createEscontrol({
+          config,
+          log: log.child('escontrol'),
+          restart: deps.restart ?? (() => log.warn('escontrol restart requested, but this process cannot restart itself')),
+          monitors: monitorIds.ids,
+          ...(cluster ? { makeStore: (options: Parameters<Cluster['escontrolStore']>[0]) => cluster.escontrolStore(options) } : {}),
+        })
+      : undefined;
+  if (escontrol) {
+    sessions.setAdminInterface(escontrol.handler);
+    // First stage: a muted monitor costs nothing further, and rules must see the forced mark.
+    pipeline.addStage(escontrol.stage);
+  }
+  // Then the rules and hooks (rules → hooks → rules: a time-only mute runs no hook); the api
+  // push channel shares the hooks' script runner.
+  const notifyStages: NotificationStages | undefined =
+    config.customize.use_hooks || config.customize.es_rules || config.push.use_api_push
+      ? (await import('./notify/stages.js')).createNotificationStages(config, {
+          db,
+          log: log.child('hooks'),
+          clock,
+          ...(escontrol ? { forced: escontrol.isForced } : {}),
+        })
+      : undefined;
   // With several nodes the hook scripts (and their Notes writes) run once, on the lease holder.
-  for (const stage of notifyStages.stages) pipeline.addStage(cluster && stage === notifyStages.hooks.stage ? cluster.leaderOnlyStage(stage) : stage);
+  for (const stage of notifyStages?.stages ?? []) pipeline.addStage(cluster && stage === notifyStages?.hooks.stage ? cluster.leaderOnlyStage(stage) : stage);
 
   const push = log.child('push');
   const { options: payloadOptions, warnings: payloadWarnings } = payloadOptionsFromConfig(config);
@@ -222,7 +240,7 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
   const tokenOptions = { path: config.fcm.token_file, log: push, clock, maxDevicesPerUser: config.fcm.max_devices_per_user };
   const tokenStore = config.fcm.enable ? (cluster ? cluster.tokenStore(tokenOptions) : new TokenStore(tokenOptions)) : undefined;
   const sender = config.fcm.enable
-    ? createFcmSender({
+    ? await createFcmSender({
         fcm: config.fcm,
         payload: payloadOptions,
         log: push,
@@ -260,7 +278,7 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
   );
   access.onChecked((snapshot) => enforceAccess(server.liveConnections(), snapshot, Math.floor(clock.now() / 1000), log.child('ws')));
   // The status page shows each device's last push: it watches the results on their way back.
-  const pushResults = recentLog && sender ? new PushResults(() => clock.now()) : undefined;
+  const pushResults = statusModules && sender ? new statusModules.PushResults(() => clock.now()) : undefined;
   const fcmChannel =
     tokenStore && sender && devices
       ? new FcmChannel(
@@ -279,11 +297,16 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
   const once = (service: Service): Service => (cluster ? cluster.leaderOnly(service) : service);
   const channels: Service[] = [wsChannel];
   if (fcmChannel) channels.push(fcmChannel);
-  const mqtt = config.mqtt.enable ? createMqttChannel(config, bus, log.child('mqtt'), clock, api ? (id, command) => api.setAlarm(id, command) : undefined) : undefined;
+  const mqtt = config.mqtt.enable
+    ? (await import('./notify/channels/mqtt-channel.js')).createMqttChannel(config, bus, log.child('mqtt'), clock, api ? (id, command) => api.setAlarm(id, command) : undefined)
+    : undefined;
   if (mqtt) channels.push(once(mqtt));
-  const { options: apiPush, warnings: apiPushWarnings } = apiPushOptionsFrom(config);
-  for (const warning of apiPushWarnings) log.warn(warning);
-  if (apiPush) channels.push(once(new ApiPushChannel(bus, notifyStages.hooks, apiPush, log.child('api'))));
+  if (config.push.use_api_push && notifyStages) {
+    const { ApiPushChannel, apiPushOptionsFrom } = await import('./notify/channels/api-push-channel.js');
+    const { options: apiPush, warnings: apiPushWarnings } = apiPushOptionsFrom(config);
+    for (const warning of apiPushWarnings) log.warn(warning);
+    if (apiPush) channels.push(once(new ApiPushChannel(bus, notifyStages.hooks, apiPush, log.child('api'))));
+  }
   const clusterServices: Service[] = cluster
     ? [
         cluster.recent,
@@ -292,8 +315,9 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
       ]
     : [];
   const detection = new EventDetection(db, schema, bus, eventDetectionOptions(config), log.child('events'), clock);
-  const status = recentLog
-    ? createStatus(config, { bus, clock, log: log.child('status'), recentLog, pushResults, db, schema, detection, server, tokenStore, sender, mqtt, payloadOptions, api, pictures })
+  const status =
+    recentLog && statusModules
+      ? createStatus(config, statusModules, { bus, clock, log: log.child('status'), recentLog, pushResults, db, schema, detection, server, tokenStore, sender, mqtt, payloadOptions, api, pictures })
     : undefined;
   if (status) sessions.addListener(status.board);
 
@@ -310,11 +334,11 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
     await runner.start([
       ...(cluster ? [cluster.database, cluster.lease] : []),
       ...(tokenStore ? [tokenStore] : []),
-      ...escontrol.services,
+      ...(escontrol?.services ?? []),
       db,
       ...(api ? [api] : []),
       ...(zmNotifications ? [zmNotifications] : []),
-      notifyStages,
+      ...(notifyStages ? [notifyStages] : []),
       ...(sender ? [sender] : []),
       server,
       access,
@@ -354,7 +378,7 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
       log.info('zmes stopping');
       stopDatabaseEvents();
       await runner.stop();
-      monitorIds.dispose();
+      monitorIds?.dispose();
       log.info('zmes stopped');
     },
   };
@@ -421,8 +445,30 @@ interface StatusParts {
   readonly pictures: EventPictures | undefined;
 }
 
+/** The status page's modules, loaded only when status.enable is on. */
+async function importStatusModules() {
+  const [recent, results, board, server, test] = await Promise.all([
+    import('./status/recent-log.js'),
+    import('./status/push-results.js'),
+    import('./status/status-board.js'),
+    import('./status/status-server.js'),
+    import('./status/test-push.js'),
+  ]);
+  return {
+    RecentLog: recent.RecentLog,
+    recordingLogger: recent.recordingLogger,
+    PushResults: results.PushResults,
+    StatusBoard: board.StatusBoard,
+    StatusServer: server.StatusServer,
+    statusServerOptionsFrom: server.statusServerOptionsFrom,
+    createTestPush: test.createTestPush,
+  };
+}
+type StatusModules = Awaited<ReturnType<typeof importStatusModules>>;
+
 /** The status page: what it shows (StatusBoard) and its own HTTP server (status.port). */
-function createStatus(config: Config, parts: StatusParts): { board: StatusBoard; server: StatusServer } {
+function createStatus(config: Config, modules: StatusModules, parts: StatusParts): { board: StatusBoard; server: StatusServer } {
+  const { StatusBoard, StatusServer, statusServerOptionsFrom, createTestPush } = modules;
   const { tokenStore, sender, mqtt, pushResults, clock } = parts;
   const board = new StatusBoard(
     parts.bus,

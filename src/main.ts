@@ -3,11 +3,12 @@
  * The zmes process: command line, configuration, logger, signals and exit codes.
  * Everything else is built by startApp (src/app.ts).
  */
+// First: limits the young generation before anything else allocates (see the module).
+import './young-generation.js';
 import { CommandLineError, DEFAULT_CONFIG_FILES, chooseConfigFile, parseCommandLine, settingsHelp, type CommandLine } from './config/command-line.js';
 import type { LoadOptions, LoadedConfig } from './config/load.js';
 import { FORMAT_TEXT } from './migrate/classic-file.js';
 import { loadConfigWithEscontrol } from './escontrol/startup-overrides.js';
-import { migrateConfig } from './migrate/cli.js';
 import { renderConfig } from './config/print.js';
 import { errorMessage } from './errors.js';
 import { EXIT, exitCodeFor, runServer } from './server-runner.js';
@@ -61,6 +62,7 @@ async function main(args: string[]): Promise<Outcome> {
     return { code: installZmDaemon(args.slice(1), { stdout: print, stderr: (text) => process.stderr.write(text) }), running: false };
   }
   if (args[0] === 'migrate-config') {
+    const { migrateConfig } = await import('./migrate/cli.js');
     const code = await migrateConfig(args.slice(1), { stdout: print, stderr: (text) => process.stderr.write(text) });
     return { code, running: false };
   }

@@ -10,19 +10,29 @@ interface Job {
 }
 
 const job = JSON.parse(process.argv[2] ?? '{}') as Job;
+/** Close codes of connections the server closed before answering. */
+const closeCodes = new Map<number, number>();
 
 function login(index: number): Promise<{ ok: boolean; ms: number }> {
   const { user, password } = job.users[index % job.users.length]!;
   const start = performance.now();
   return new Promise((resolve) => {
     const ws = new WebSocket(job.url);
+    let settled = false;
     const done = (ok: boolean) => {
+      if (settled) return;
+      settled = true;
       resolve({ ok, ms: performance.now() - start });
       ws.close();
     };
     ws.on('open', () => ws.send(JSON.stringify({ event: 'auth', data: { user, password, appversion: 'bench' } })));
     ws.on('message', (data) => done(JSON.parse(data.toString()).status === 'Success'));
     ws.on('error', () => done(false));
+    // Closed without an answer (e.g. 1011 when the server could not ask its database): a failure, never a hang.
+    ws.on('close', (code) => {
+      if (!settled) closeCodes.set(code, (closeCodes.get(code) ?? 0) + 1);
+      done(false);
+    });
   });
 }
 
@@ -38,5 +48,6 @@ process.stdout.write(
     p50: latencies[Math.floor(latencies.length * 0.5)],
     p99: latencies[Math.floor(latencies.length * 0.99)],
     max: latencies[latencies.length - 1],
+    closedUnanswered: Object.fromEntries(closeCodes),
   }) + '\n',
 );

@@ -57,10 +57,11 @@ class WinstonLogger implements Logger {
     this.inner.error(message, meta);
   }
   warn(message: string, meta?: Record<string, unknown>): void {
-    this.inner.warn(message, meta);
+    if (this.inner.isWarnEnabled()) this.inner.warn(message, meta);
   }
   info(message: string, meta?: Record<string, unknown>): void {
-    this.inner.info(message, meta);
+    // winston builds and streams the record before its level filter drops it: skip that at once.
+    if (this.inner.isInfoEnabled()) this.inner.info(message, meta);
   }
   debug(message: string | (() => string), meta?: Record<string, unknown>): void {
     if (!this.inner.isDebugEnabled()) return;

@@ -17,14 +17,12 @@ import type { Config } from '../config/schema.js';
 import type { Service } from '../lifecycle.js';
 import { maskToken, type Logger } from '../log/logger.js';
 import { backoffDelay, type BackoffPolicy } from '../backoff.js';
-import { DirectTransport } from './fcm-direct.js';
 import type { PushOutcome, PushStatus } from './fcm-errors.js';
 import type { PayloadOptions, PushRequest } from './fcm-payload.js';
 import { ProxyTransport, type ProxyTransportOptions } from './fcm-proxy.js';
 import type { PushTransport } from './push-transport.js';
 
 export type { PushStatus, PushOutcome } from './fcm-errors.js';
-export { loadServiceAccount, createFirebaseApp, DirectTransport, type ServiceAccount } from './fcm-direct.js';
 export { ProxyTransport } from './fcm-proxy.js';
 export type { PushTransport } from './push-transport.js';
 export type { PushRequest } from './fcm-payload.js';
@@ -311,9 +309,10 @@ export interface CreateFcmSenderOptions {
 /**
  * The sender the configuration asks for, or undefined when push is off (logged once here:
  * a warning when fcm.enable is on but nothing is configured). Does no I/O: in direct mode the
- * service-account file is read by start().
+ * service-account file is read by start(). Asynchronous because firebase-admin (tens of
+ * megabytes once loaded) is imported only in direct mode; the proxy mode never loads it.
  */
-export function createFcmSender(options: CreateFcmSenderOptions): FcmSender | undefined {
+export async function createFcmSender(options: CreateFcmSenderOptions): Promise<FcmSender | undefined> {
   const mode = options.app === undefined ? selectFcmMode(options.fcm) : ({ kind: 'direct', serviceAccountFile: '' } as const);
   if (mode.kind === 'disabled') {
     if (options.fcm.enable) options.log.warn(`FCM push is disabled: ${mode.reason}. WebSocket and MQTT notifications still work`);
@@ -322,7 +321,7 @@ export function createFcmSender(options: CreateFcmSenderOptions): FcmSender | un
   }
   const transport =
     mode.kind === 'direct'
-      ? new DirectTransport(options.app !== undefined ? { app: options.app } : { serviceAccountFile: mode.serviceAccountFile })
+      ? new (await import('./fcm-direct.js')).DirectTransport(options.app !== undefined ? { app: options.app } : { serviceAccountFile: mode.serviceAccountFile })
       : new ProxyTransport({ ...options.proxy, url: mode.url, key: mode.key });
   return new FcmSender({
     transport,

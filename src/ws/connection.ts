@@ -52,10 +52,11 @@ export class Connection<Session> {
     return this.socket?.getBufferedAmount() ?? 0;
   }
 
-  send(text: string): SendResult {
+  /** A frame as text, or already UTF-8 encoded (one buffer shared by many sockets). */
+  send(frame: string | Uint8Array): SendResult {
     const socket = this.socket;
     if (this.closedFlag || socket === undefined) return 'closed';
-    const status = socket.send(text, false, false);
+    const status = socket.send(frame, false, false);
     if (status === 1) {
       if (this.droppedInBurst > 0) this.droppedInBurst = 0;
       return 'sent';

@@ -8,6 +8,7 @@ import { loadUws } from './uws.js';
 import { TLS12_CIPHERS, checkTlsFiles, type TlsFiles } from './tls-files.js';
 import { Connection, clientAddress, formatRemoteAddress } from './connection.js';
 import { bindHost } from '../config/formats.js';
+import { Pacer } from '../pacer.js';
 
 export type { TlsFiles } from './tls-files.js';
 
@@ -26,6 +27,11 @@ export interface WsServerOptions {
   certificateCheckIntervalMs?: number;
   /** Peers whose X-Forwarded-For gives the client address (network.trusted_proxies); none when absent. */
   trustedProxies?: net.BlockList;
+  /**
+   * Milliseconds of upgrades and frame handling per event-loop turn before the rest waits for
+   * the next turn (see Pacer); default 5.
+   */
+  turnBudgetMs?: number;
 }
 
 /** A plain HTTP answer of the server's own endpoints. */
@@ -68,6 +74,18 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
   503: 'Service Unavailable',
 };
 
+/** What an upgrade needs of its request, copied while the request is valid. */
+interface UpgradeRequest {
+  readonly rawAddress: string;
+  readonly forwardedFor: string | undefined;
+  readonly key: string;
+  readonly protocol: string;
+  readonly extensions: string;
+}
+
+/** Enough for a few hundred logins per turn, short enough that no timer waits noticeably. */
+const DEFAULT_TURN_BUDGET_MS = 5;
+
 /** Closes for going away (server stop); both apps reconnect on it. */
 const CLOSE_GOING_AWAY = 1001;
 
@@ -87,13 +105,17 @@ export class WsServer<Session> implements Service {
   private stopping = false;
   private certWatch: { files: string[]; listener: (curr: Stats, prev: Stats) => void } | undefined;
   private reloadTimer: NodeJS.Timeout | undefined;
+  /** Upgrades, frames and closes in arrival order, a few milliseconds of them per loop turn. */
+  private readonly pacer: Pacer;
 
   constructor(
     private readonly options: WsServerOptions,
     private readonly handler: ConnectionHandler<Session>,
     private readonly log: Logger,
     private readonly endpoints: HttpEndpoints = { health: () => ({}), ready: () => ({ ready: true }) },
-  ) {}
+  ) {
+    this.pacer = new Pacer(options.turnBudgetMs ?? DEFAULT_TURN_BUDGET_MS);
+  }
 
   get port(): number {
     return this.boundPort;
@@ -164,15 +186,16 @@ export class WsServer<Session> implements Service {
         // The ArrayBuffer is only valid during this call: copy before anything else.
         const text = Buffer.from(message).toString('utf8');
         const { connection } = ws.getUserData();
-        this.guard('message', () => this.handler.onMessage(connection, text, isBinary));
+        this.pacer.run(() => this.guard('message', () => this.handler.onMessage(connection, text, isBinary)));
       },
       drain: (ws) => ws.getUserData().connection.drained(),
       close: (ws, code, message) => {
         const reason = Buffer.from(message).toString('utf8');
         const { connection } = ws.getUserData();
+        // The socket is gone now; the protocol layer hears of it after the frames still waiting.
         connection.markClosed();
         this.connections.delete(connection);
-        this.guard('close', () => this.handler.onClose(connection, code, reason));
+        this.pacer.run(() => this.guard('close', () => this.handler.onClose(connection, code, reason)));
       },
     };
     app.ws('/*', behavior);
@@ -214,14 +237,39 @@ export class WsServer<Session> implements Service {
       }, () => undefined);
   }
 
+  /**
+   * Accepts a WebSocket, at once or (in a burst) on a later loop turn: the request is only
+   * valid during this call, so what the upgrade needs is copied first, and a client that
+   * leaves meanwhile is noticed through onAborted.
+   */
   private upgrade(res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void {
-    const remoteAddress = formatRemoteAddress(Buffer.from(res.getRemoteAddressAsText()).toString('utf8'));
+    const request: UpgradeRequest = {
+      rawAddress: Buffer.from(res.getRemoteAddressAsText()).toString('utf8'),
+      forwardedFor: req.getHeader('x-forwarded-for') || undefined,
+      key: req.getHeader('sec-websocket-key'),
+      protocol: req.getHeader('sec-websocket-protocol'),
+      extensions: req.getHeader('sec-websocket-extensions'),
+    };
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    this.pacer.run((deferred) => {
+      if (aborted) return;
+      // Outside uWS's own callback a response must be corked to be written in one go.
+      if (deferred) res.cork(() => this.accept(res, request, context));
+      else this.accept(res, request, context);
+    });
+  }
+
+  private accept(res: HttpResponse, request: UpgradeRequest, context: us_socket_context_t): void {
+    const remoteAddress = formatRemoteAddress(request.rawAddress);
     if (this.stopping || this.connections.size >= this.options.maxConnections) {
       this.log.warn(`refusing connection from ${remoteAddress}: ${this.stopping ? 'server stopping' : `connection limit ${this.options.maxConnections} reached`}`);
       res.writeStatus('503 Service Unavailable').end('too many connections\n', true);
       return;
     }
-    const forwardedFor = req.getHeader('x-forwarded-for') || undefined;
+    const forwardedFor = request.forwardedFor;
     const client = clientAddress(remoteAddress, forwardedFor, this.options.trustedProxies);
     const connection = new Connection<Session>(
       this.nextId++,
@@ -231,13 +279,7 @@ export class WsServer<Session> implements Service {
       (c) => this.log.warn(`connection #${c.id} from ${c.remoteAddress} is not reading: dropping frames (backpressure)`),
       remoteAddress,
     );
-    res.upgrade<UserData<Session>>(
-      { connection },
-      req.getHeader('sec-websocket-key'),
-      req.getHeader('sec-websocket-protocol'),
-      req.getHeader('sec-websocket-extensions'),
-      context,
-    );
+    res.upgrade<UserData<Session>>({ connection }, request.key, request.protocol, request.extensions, context);
   }
 
   /** Every uWS callback is a boundary: a throw inside would take the process down. */

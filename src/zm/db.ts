@@ -40,9 +40,18 @@ export type SqlValue = string | number | bigint | boolean | null | Buffer;
 /** Maps one raw row (an object keyed by column name or alias) to a typed value. */
 export type RowMapper<T> = (row: unknown) => T;
 
+export interface QueryOptions {
+  /**
+   * Run as a server-side prepared statement (binary protocol), kept by the driver per
+   * connection: for statements repeated many times a second, such as the event poll, the
+   * server parses them once. Values come back as with the text protocol.
+   */
+  readonly prepared?: boolean;
+}
+
 /** Anything that can run a typed SELECT; ZmDatabase is one, a test double can be another. */
 export interface SqlReader {
-  query<T>(sql: string, params: readonly SqlValue[], mapRow: RowMapper<T>): Promise<T[]>;
+  query<T>(sql: string, params: readonly SqlValue[], mapRow: RowMapper<T>, options?: QueryOptions): Promise<T[]>;
 }
 
 export interface WriteResult {
@@ -213,8 +222,8 @@ export class ZmDatabase implements Service, SqlReader {
   }
 
   /** Runs a SELECT and maps every row at the edge. */
-  async query<T>(sql: string, params: readonly SqlValue[], mapRow: RowMapper<T>): Promise<T[]> {
-    const result = await this.run(sql, params, true);
+  async query<T>(sql: string, params: readonly SqlValue[], mapRow: RowMapper<T>, options: QueryOptions = {}): Promise<T[]> {
+    const result = await this.run(sql, params, true, options.prepared ?? false);
     if (!Array.isArray(result)) throw new ZmesError('ZMES_DB_QUERY', `statement returned no result set: ${brief(sql)}`);
     return result.map((row: unknown) => mapRow(row));
   }
@@ -298,7 +307,7 @@ export class ZmDatabase implements Service, SqlReader {
     return config;
   }
 
-  private async run(sql: string, params: readonly SqlValue[], retryable: boolean): Promise<unknown> {
+  private async run(sql: string, params: readonly SqlValue[], retryable: boolean, prepared = false): Promise<unknown> {
     const pool = this.pool;
     if (this.phase !== 'started' || pool === null) {
       throw new ZmesError('ZMES_DB_UNAVAILABLE', `${this.name} is ${this.phase === 'new' ? 'not started' : 'stopped'}`);
@@ -316,7 +325,7 @@ export class ZmDatabase implements Service, SqlReader {
       this.log.debug(`probing the ${this.label}`);
     }
     try {
-      const result = await this.withRetry(pool, sql, params, retryable);
+      const result = await this.withRetry(pool, sql, params, retryable, prepared);
       this.settle(this.gate.succeed(ticket, this.clock.now()), ticket);
       return result;
     } catch (err) {
@@ -344,14 +353,15 @@ export class ZmDatabase implements Service, SqlReader {
    * A query running on a connection that dies (killed server-side, server restarted) fails with a
    * fatal error; the pool drops that connection, so one more attempt gets a live one.
    */
-  private async withRetry(pool: Pool, sql: string, params: readonly SqlValue[], retryable: boolean): Promise<unknown> {
+  private async withRetry(pool: Pool, sql: string, params: readonly SqlValue[], retryable: boolean, prepared: boolean): Promise<unknown> {
+    const send = () => this.timed(prepared ? pool.execute<unknown>(sql, params) : pool.query<unknown>(sql, params));
     try {
-      return await this.timed(pool.query<unknown>(sql, params));
+      return await send();
     } catch (err) {
       if (!retryable || !isFatal(err) || this.phase !== 'started') throw err;
       this.stats.retries++;
       this.log.debug(() => `query failed on a dead connection (${reasonOf(err)}); retrying once`);
-      return await this.timed(pool.query<unknown>(sql, params));
+      return await send();
     }
   }
 

@@ -94,3 +94,18 @@ function summary(frames: unknown[]): string {
   const text = JSON.stringify(frames);
   return text.length > 2000 ? `${text.slice(0, 2000)}… (${frames.length} frames)` : text;
 }
+
+/** Connects and logs in as `user` (password `pw`, zmNinja's frame), asserting the login succeeded. */
+export async function loggedInClient(url: string, user: string, data: Record<string, string> = {}): Promise<TestClient> {
+  const c = await connectClient(url);
+  c.send({ event: 'auth', data: { user, password: 'pw', appversion: '1.8.001', ...data }, token: '' });
+  const reply = await c.next((f) => f['event'] === 'auth');
+  if (reply['status'] !== 'Success') throw new Error(`login of ${user} refused: ${JSON.stringify(reply)}`);
+  return c;
+}
+
+/** Resolves once the server answered a version request: every frame it queued for `c` before has arrived. */
+export async function flushed(c: TestClient): Promise<void> {
+  c.send({ event: 'control', data: { type: 'version' } });
+  await c.next((f) => f['event'] === 'control' && f['type'] === 'version');
+}

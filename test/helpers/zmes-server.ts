@@ -7,6 +7,7 @@ import { loadConfig, type Config } from '../../src/config/load.js';
 import { mysql41Hash } from '../../src/zm/auth/password.js';
 import type { DbSettings, SqlValue } from '../../src/zm/db.js';
 import { memoryLogger, type MemoryLogger } from './memory-log.js';
+import type { LogLevel } from '../../src/log/logger.js';
 
 export interface TestServer {
   app: RunningApp;
@@ -20,8 +21,15 @@ export interface TestServer {
 /**
  * A real zmes (uWS listener, MariaDB access) on a free loopback port, configured through the
  * real config loader. `overrides` are `section.key` values on top of the test defaults.
+ * Every line down to debug is kept for the test to read, unless `logLevel` says otherwise
+ * (benchmarks: a production logger at warn level formats nothing below it).
  */
-export async function startTestServer(db: DbSettings, overrides: Record<string, unknown> = {}, deps: AppDependencies = {}): Promise<TestServer> {
+export async function startTestServer(
+  db: DbSettings,
+  overrides: Record<string, unknown> = {},
+  deps: AppDependencies = {},
+  logLevel: LogLevel = 'debug',
+): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'zmes-data-'));
   const { config } = loadConfig({
     env: {},
@@ -39,7 +47,7 @@ export async function startTestServer(db: DbSettings, overrides: Record<string, 
       ...overrides,
     },
   });
-  const logs = memoryLogger('debug');
+  const logs = memoryLogger(logLevel);
   const app = await startApp(config, logs.log, deps);
   const scheme = config.ssl.enable ? 'wss' : 'ws';
   return {

@@ -49,9 +49,27 @@ export function alarmFramesOf(notification: Notification): AlarmFrames {
   return frames;
 }
 
+interface EncodedFrames {
+  readonly normal: Buffer;
+  readonly supplementary: Buffer;
+}
+
+/** The frames as UTF-8 bytes, encoded once per notification instead of once per socket. */
+const encodedFrames = new WeakMap<Notification, EncodedFrames>();
+
+function encodedFramesOf(notification: Notification): EncodedFrames {
+  let encoded = encodedFrames.get(notification);
+  if (encoded === undefined) {
+    const frames = alarmFramesOf(notification);
+    encoded = { normal: Buffer.from(frames.normal, 'utf8'), supplementary: Buffer.from(frames.supplementary, 'utf8') };
+    encodedFrames.set(notification, encoded);
+  }
+  return encoded;
+}
+
 /** Sends one variant of a notification's alarm frame to one socket (the one-alert rule decides which). */
 export function sendAlarm(connection: Connection<Session>, notification: Notification, variant: 'normal' | 'supplementary'): SendResult {
-  const frames = alarmFramesOf(notification);
+  const frames = encodedFramesOf(notification);
   return connection.send(variant === 'supplementary' ? frames.supplementary : frames.normal);
 }
 
@@ -65,6 +83,11 @@ export function recipientKey(connection: Connection<Session>): string {
  * notification, each connection checked against its user's permissions, filter and interval.
  * A slow reader never delays the others: a send only queues, and uWS drops a socket whose
  * queue passes network.max_backpressure.
+ *
+ * The frame is encoded once into a buffer that every socket's send shares. (uWS topics were
+ * tried for the sockets that need no per-device decision: on this workload one native publish
+ * per topic cost more per socket than direct sends, and the first client waited for the whole
+ * loop; see bench/RESULTS.md.)
  */
 export class WsChannel implements Channel {
   readonly name = 'websocket channel';

@@ -5,7 +5,6 @@
  * API accepts it. Loading the user (Enabled=1) and the revocation check against
  * `Users.TokenMinExpiry` are the caller's, with `tokenRevoked`.
  */
-import { jwtVerify, errors as joseErrors } from 'jose';
 import type { Clock } from '../../clock.js';
 
 export type ApiTokenFailure =
@@ -61,6 +60,8 @@ export async function verifyApiToken(token: string, options: ApiTokenOptions): P
   if (token.length > MAX_TOKEN_LENGTH || !JWT_SHAPE.test(token)) return { ok: false, reason: 'malformed' };
   const now = options.clock?.now() ?? Date.now();
   let payload: Record<string, unknown>;
+  // jose is loaded on the first API token only: most installations never see one.
+  const { jwtVerify, errors: joseErrors } = await import('jose');
   try {
     const result = await jwtVerify(token, new TextEncoder().encode(options.secret), {
       algorithms: ['HS256'],
@@ -71,7 +72,7 @@ export async function verifyApiToken(token: string, options: ApiTokenOptions): P
     });
     payload = result.payload;
   } catch (err) {
-    return { ok: false, reason: classify(err) };
+    return { ok: false, reason: classify(err, joseErrors) };
   }
   if (payload['type'] !== 'access') return { ok: false, reason: 'wrong-type' };
   const user = payload['user'];
@@ -84,7 +85,7 @@ export async function verifyApiToken(token: string, options: ApiTokenOptions): P
   return { ok: true, user, iat, exp };
 }
 
-function classify(err: unknown): ApiTokenFailure {
+function classify(err: unknown, joseErrors: typeof import('jose').errors): ApiTokenFailure {
   if (err instanceof joseErrors.JWTExpired) return 'expired';
   if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'bad-signature';
   if (err instanceof joseErrors.JWTClaimValidationFailed) {

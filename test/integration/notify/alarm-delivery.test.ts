@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createZmTestDatabase, type ZmTestDatabase } from '../../helpers/zm-db.js';
-import { connectClient, type TestClient } from '../../helpers/ws-client.js';
+import { flushed, loggedInClient, type TestClient } from '../../helpers/ws-client.js';
 import { insertZmUser, startTestServer, zmPasswordHash, type TestServer } from '../../helpers/zmes-server.js';
 import { ZmSimulator } from '../../../dev/sim/zm-simulator.js';
 
@@ -41,10 +41,8 @@ after(async () => {
 });
 
 async function client(user: string, data: Record<string, string> = {}): Promise<TestClient> {
-  const c = await connectClient(server.url);
+  const c = await loggedInClient(server.url, user, data);
   clients.push(c);
-  c.send({ event: 'auth', data: { user, password: 'pw', appversion: '1.8.001', ...data }, token: '' });
-  assert.equal((await c.next((f) => f['event'] === 'auth'))['status'], 'Success');
   return c;
 }
 
@@ -57,11 +55,6 @@ async function alarmFor(c: TestClient, eventId: bigint, prefix = ''): Promise<Al
   return element(frame);
 }
 
-/** Resolves once the server answered a version request: every frame it queued for `c` before has arrived. */
-async function flushed(c: TestClient): Promise<void> {
-  c.send({ event: 'control', data: { type: 'version' } });
-  await c.next((f) => f['event'] === 'control' && f['type'] === 'version');
-}
 
 test('alarms reach each client according to its filter, interval and ZoneMinder permissions', async () => {
   const owner = await client('owner');

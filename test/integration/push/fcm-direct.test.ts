@@ -8,7 +8,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FcmSender, DirectTransport, createFcmSender, type PushResult } from '../../../src/push/fcm-sender.js';
+import { FcmSender, createFcmSender, type PushResult } from '../../../src/push/fcm-sender.js';
+import { DirectTransport } from '../../../src/push/fcm-direct.js';
 import { buildPushContent } from '../../../src/push/fcm-payload.js';
 import { dispatchPush } from '../../../src/push/push-dispatch.js';
 import { TokenStore } from '../../../src/tokens/token-store.js';
@@ -204,7 +205,7 @@ test('dispatchPush: dead tokens leave the store, badges and counters advance, se
 });
 
 test('a missing service-account file is a clear ZMES_CONFIG_INVALID error at start', async () => {
-  const sender = createFcmSender({
+  const sender = await createFcmSender({
     fcm: loadConfig({ env: {}, overrides: { 'fcm.fcm_service_account_file': join(dir, 'nope.json') } }).config.fcm,
     payload: makePayloadOptions(),
     log: memoryLogger().log,
@@ -249,11 +250,11 @@ test('a valid service-account file starts direct mode for its project without an
     }),
   );
   const logs = memoryLogger();
-  const sender = createFcmSender({
+  const sender = (await createFcmSender({
     fcm: loadConfig({ env: {}, overrides: { 'fcm.fcm_service_account_file': file } }).config.fcm,
     payload: makePayloadOptions(),
     log: logs.log,
-  })!;
+  }))!;
   await sender.start();
   assert.equal(logs.grep(/FCM push: direct to Firebase project my-zmninja-build/).length, 1);
   await sender.stop();

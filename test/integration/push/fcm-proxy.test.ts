@@ -26,7 +26,7 @@ test('over http://: the key is the Authorization header, replies are classified,
   });
   t.after(() => proxy.close());
   const logs = memoryLogger();
-  const sender = createFcmSender({ fcm: proxyConfig(proxy.url), payload: makePayloadOptions(), log: logs.log, retry: FAST_RETRY })!;
+  const sender = (await createFcmSender({ fcm: proxyConfig(proxy.url), payload: makePayloadOptions(), log: logs.log, retry: FAST_RETRY }))!;
   assert.equal(sender.mode, 'proxy');
   await sender.start();
   t.after(() => sender.stop());
@@ -55,7 +55,7 @@ test('60 KB of event Notes: the body the proxy receives stays within 4096 bytes,
   const proxy = await startFakeFcmProxy({ key: KEY });
   t.after(() => proxy.close());
   const payload = makePayloadOptions({ includeProfile: true, androidTtlSeconds: 60, replacePushMessages: true });
-  const sender = createFcmSender({ fcm: proxyConfig(proxy.url), payload, log: memoryLogger().log, retry: FAST_RETRY })!;
+  const sender = (await createFcmSender({ fcm: proxyConfig(proxy.url), payload, log: memoryLogger().log, retry: FAST_RETRY }))!;
   await sender.start();
   t.after(() => sender.stop());
   const content = buildPushContent(makeNotification({ phase: 'end', cause: 'Motion: zone1 ' + '動体検知 😀 '.repeat(6000), picture: 'https://zm.example/zm/?eid=4242' }), payload);
@@ -80,7 +80,7 @@ test('over https:// with the proxy certificate verified', async (t) => {
   t.after(() => proxy.close());
   const agent = new https.Agent({ keepAlive: true, ca: proxy.ca });
   t.after(() => agent.destroy());
-  const sender = createFcmSender({ fcm: proxyConfig(proxy.url), payload: makePayloadOptions(), log: memoryLogger().log, proxy: { agent } })!;
+  const sender = (await createFcmSender({ fcm: proxyConfig(proxy.url), payload: makePayloadOptions(), log: memoryLogger().log, proxy: { agent } }))!;
   await sender.start();
   t.after(() => sender.stop());
   const results = await sender.send(makeRequests(['ios-token-0004'], undefined, 'ios'));
@@ -94,7 +94,7 @@ test('an untrusted proxy certificate is a fatal error, not retried', async (t) =
   const proxy = await startFakeFcmProxy({ key: KEY, tls: true });
   t.after(() => proxy.close());
   const logs = memoryLogger();
-  const sender = createFcmSender({ fcm: proxyConfig(proxy.url), payload: makePayloadOptions(), log: logs.log, retry: FAST_RETRY })!;
+  const sender = (await createFcmSender({ fcm: proxyConfig(proxy.url), payload: makePayloadOptions(), log: logs.log, retry: FAST_RETRY }))!;
   await sender.start();
   t.after(() => sender.stop());
   const [result] = await sender.send(makeRequests(['a-token-0005']));
@@ -107,7 +107,7 @@ test('a wrong key (401) is a configuration error logged once; the token is kept'
   const proxy = await startFakeFcmProxy({ key: KEY });
   t.after(() => proxy.close());
   const logs = memoryLogger();
-  const sender = createFcmSender({ fcm: proxyConfig(proxy.url, 'wrong-key-value'), payload: makePayloadOptions(), log: logs.log, retry: FAST_RETRY })!;
+  const sender = (await createFcmSender({ fcm: proxyConfig(proxy.url, 'wrong-key-value'), payload: makePayloadOptions(), log: logs.log, retry: FAST_RETRY }))!;
   await sender.start();
   t.after(() => sender.stop());
   const first = await sender.send(makeRequests(['a-token-0006', 'b-token-0007']));

@@ -40,7 +40,7 @@ function client(user: 'alice' | 'bob' | 'anonymous' = 'alice'): Client {
       : { name: user, id: user === 'alice' ? 1 : 2, visibility: VISIBLE_ALL, via: 'password' };
   const connection = new Connection<Session>(nextId++, '192.0.2.7', undefined, session, () => {});
   const sent: string[] = [];
-  const socket = { send: (text: string) => (sent.push(text), 1), cork: (fn: () => void) => fn(), getBufferedAmount: () => 0, end: () => {} };
+  const socket = { send: (frame: string | Uint8Array) => (sent.push(typeof frame === 'string' ? frame : Buffer.from(frame).toString('utf8')), 1), cork: (fn: () => void) => fn(), getBufferedAmount: () => 0, end: () => {} };
   connection.attach(socket as unknown as FakeSocket);
   return { connection, sent };
 }

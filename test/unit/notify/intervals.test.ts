@@ -156,7 +156,7 @@ function wsFixture(lists: { monlist: string; intlist: string }) {
   session.user = { name: 'alice', id: 1, visibility: VISIBLE_ALL, via: 'password' };
   session.filter = parseMonitorFilter(lists.monlist, lists.intlist).filter;
   const connection = new Connection<Session>(1, '192.0.2.7', undefined, session, () => {});
-  const socket = { send: (text: string) => (received.push(text), 1), cork: (fn: () => void) => fn(), getBufferedAmount: () => 0 };
+  const socket = { send: (frame: string | Uint8Array) => (received.push(typeof frame === 'string' ? frame : Buffer.from(frame).toString('utf8')), 1), cork: (fn: () => void) => fn(), getBufferedAmount: () => 0 };
   connection.attach(socket as unknown as FakeSocket);
   const channel = new WsChannel(new EventBus<ZmesEvents>(log), () => [connection], lastSent, log, () => 'normal', () => clock.now());
   return { clock, lastSent, received, connection, channel };

@@ -145,18 +145,18 @@ test('mode selection: a service-account file means direct, else the proxy needs 
   assert.deepEqual(selectFcmMode(fcm({ 'fcm.enable': 'no' })), { kind: 'disabled', reason: 'fcm.enable is off' });
 });
 
-test('createFcmSender warns once and returns nothing when no delivery is configured', () => {
+test('createFcmSender warns once and returns nothing when no delivery is configured', async () => {
   const logs = memoryLogger();
-  const sender = createFcmSender({ fcm: loadConfig({ env: {} }).config.fcm, payload: makePayloadOptions(), log: logs.log });
+  const sender = await createFcmSender({ fcm: loadConfig({ env: {} }).config.fcm, payload: makePayloadOptions(), log: logs.log });
   assert.equal(sender, undefined);
   const warnings = logs.lines.filter((l) => l.level === 'warn');
   assert.equal(warnings.length, 1);
   assert.match(warnings[0]!.message, /FCM push is disabled: no push delivery configured/);
 });
 
-test('createFcmSender builds a proxy sender without touching the network or logging the key', () => {
+test('createFcmSender builds a proxy sender without touching the network or logging the key', async () => {
   const logs = memoryLogger();
-  const sender = createFcmSender({
+  const sender = await createFcmSender({
     fcm: loadConfig({ env: {}, overrides: { 'fcm.fcm_v1_url': 'https://p.example/send?x=1', 'fcm.fcm_v1_key': 'super-secret-key' } }).config.fcm,
     payload: makePayloadOptions(),
     log: logs.log,

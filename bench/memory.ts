@@ -1,0 +1,131 @@
+// Benchmark (not a test): the resident memory of a real zmes process (the compiled server, as
+// installed: `node dist/src/main.js`) after 20 s idle, for four setups: bare (WebSocket only),
+// push through the classic FCM proxy, MQTT, and everything (direct FCM with a service-account
+// file, MQTT with Home Assistant discovery, hooks, rules, escontrol, the status page); and the
+// common Home Assistant setup, proxy push with MQTT.
+// Each setup runs REPEAT times; the median is printed with the range.
+// Run: node --import tsx bench/memory.ts [idle seconds] [setup,setup…]   (needs the test MariaDB and Mosquitto on 127.0.0.1:1883;
+// ZMES_BENCH_REPEAT sets the runs per setup). Figures before and after: bench/RESULTS.md.
+import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createZmTestDatabase } from '../test/helpers/zm-db.js';
+import { cleanEnvironment, startProcess } from '../test/helpers/zmes-process.js';
+import { startFakeFcmProxy } from '../test/helpers/fake-fcm-proxy.js';
+
+const IDLE_MS = Number(process.argv[2] ?? 20) * 1000;
+const REPEAT = Number(process.env.ZMES_BENCH_REPEAT ?? 3);
+const ROOT = new URL('..', import.meta.url).pathname;
+const OUT = join(ROOT, '.cache', 'bench-dist');
+
+// The server as it ships: compiled JavaScript, no TypeScript loader in the process.
+execFileSync(join(ROOT, 'node_modules/.bin/tsc'), ['-p', join(ROOT, 'tsconfig.build.json'), '--outDir', OUT], { stdio: 'inherit' });
+const MAIN = join(OUT, 'src', 'main.js');
+
+const db = await createZmTestDatabase({ appUser: true });
+const proxy = await startFakeFcmProxy({ key: 'bench-key' });
+const work = mkdtempSync(join(tmpdir(), 'zmes-memory-'));
+const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const serviceAccount = join(work, 'service-account.json');
+writeFileSync(
+  serviceAccount,
+  JSON.stringify({
+    type: 'service_account',
+    project_id: 'zmes-bench',
+    private_key_id: 'bench',
+    private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    client_email: 'bench@zmes-bench.iam.gserviceaccount.com',
+    client_id: '1',
+    token_uri: 'https://oauth2.googleapis.com/token',
+  }),
+);
+const rules = join(work, 'es_rules.json');
+writeFileSync(rules, JSON.stringify({ notifications: { monitors: { '2': { rules: [{ time_format: '%H:%M', from: '17:00', to: '06:00', action: 'mute' }] } } } }));
+const hook = join(work, 'hook.sh');
+writeFileSync(hook, '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+
+const app = db.appSettings!;
+const base: Record<string, string | number | boolean> = {
+  'network.address': '127.0.0.1',
+  'network.port': 0,
+  'database.host': app.host,
+  'database.port': app.port,
+  'database.name': app.database,
+  'database.user': app.user,
+  'ssl.enable': false,
+  'general.log_level': 'info',
+  'fcm.enable': false,
+  'mqtt.enable': false,
+};
+const setups: Record<string, Record<string, string | number | boolean>> = {
+  bare: {},
+  'proxy push': { 'fcm.enable': true, 'fcm.fcm_v1_url': proxy.url, 'fcm.fcm_v1_key': 'bench-key' },
+  mqtt: { 'mqtt.enable': true, 'mqtt.server': '127.0.0.1:1883', 'mqtt.topic': `zmes-bench-${process.pid}` },
+  'proxy+mqtt': {
+    'fcm.enable': true,
+    'fcm.fcm_v1_url': proxy.url,
+    'fcm.fcm_v1_key': 'bench-key',
+    'mqtt.enable': true,
+    'mqtt.server': '127.0.0.1:1883',
+    'mqtt.topic': `zmes-bench-${process.pid}`,
+  },
+  everything: {
+    'fcm.enable': true,
+    'fcm.fcm_service_account_file': serviceAccount,
+    'mqtt.enable': true,
+    'mqtt.server': '127.0.0.1:1883',
+    'mqtt.topic': `zmes-bench-${process.pid}`,
+    'customize.use_hooks': true,
+    'hook.event_start_hook': hook,
+    'customize.es_rules': rules,
+    'general.use_escontrol_interface': true,
+    'hook.event_start_notify_on_hook_success': 'all',
+    'status.enable': true,
+    'status.port': 0,
+  },
+};
+
+/** Resident set size of a process in bytes, from /proc (what `ps` and the add-on's page show). */
+function rssOf(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = /^VmRSS:\s+(\d+) kB$/m.exec(status);
+  if (!kb) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(kb[1]) * 1024;
+}
+
+async function measure(settings: Record<string, string | number | boolean>): Promise<number> {
+  const dataDir = mkdtempSync(join(work, 'data-'));
+  const args = Object.entries({ ...base, ...settings, 'general.base_data_path': dataDir }).map(([key, value]) => `--${key}=${String(value)}`);
+  const zmes = startProcess(process.execPath, [MAIN, ...args], { env: cleanEnvironment({ ZMES_DATABASE_PASSWORD: app.password, ZMES_GENERAL_ESCONTROL_INTERFACE_PASSWORD: 'bench-admin' }) });
+  try {
+    await zmes.waitFor(/zmes \S+ ready/);
+    const started = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
+    if (zmes.pid === undefined) throw new Error('zmes did not start');
+    const rss = rssOf(zmes.pid);
+    if (Date.now() - started < IDLE_MS) throw new Error('woke early');
+    if (/^\S+ (ERROR|FATAL) /m.test(zmes.output())) throw new Error(`zmes reported an error:\n${zmes.output()}`);
+    return rss;
+  } finally {
+    const { code } = await zmes.stop();
+    if (code !== 0) console.error(`zmes exited with ${code}:\n${zmes.output()}`);
+  }
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+try {
+  console.log(`zmes RSS after ${IDLE_MS / 1000} s idle, Node ${process.version}, median of ${REPEAT} (range)`);
+  const only = process.argv[3]?.split(',');
+  for (const [name, settings] of Object.entries(setups).filter(([name]) => !only || only.includes(name))) {
+    const samples: number[] = [];
+    for (let i = 0; i < REPEAT; i++) samples.push(await measure(settings));
+    console.log(`${name.padEnd(12)} ${mb(median(samples)).padStart(6)} MB  (${mb(Math.min(...samples))}–${mb(Math.max(...samples))})`);
+  }
+} finally {
+  await proxy.close();
+  await db.drop();
+  rmSync(work, { recursive: true, force: true });
+}
