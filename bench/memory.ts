@@ -19,6 +19,8 @@ const IDLE_MS = Number(process.argv[2] ?? 20) * 1000;
 const REPEAT = Number(process.env.ZMES_BENCH_REPEAT ?? 3);
 const ROOT = new URL('..', import.meta.url).pathname;
 const OUT = join(ROOT, '.cache', 'bench-dist');
+// Extra options for the measured `node` (ZMES_BENCH_NODE_ARGS="--jitless …"), to compare runtimes' settings.
+const NODE_ARGS = (process.env.ZMES_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 // The server as it ships: compiled JavaScript, no TypeScript loader in the process.
 execFileSync(join(ROOT, 'node_modules/.bin/tsc'), ['-p', join(ROOT, 'tsconfig.build.json'), '--outDir', OUT], { stdio: 'inherit' });
@@ -88,26 +90,32 @@ const setups: Record<string, Record<string, string | number | boolean>> = {
 };
 
 /** Resident set size of a process in bytes, from /proc (what `ps` and the add-on's page show). */
-function rssOf(pid: number): number {
+function statusField(pid: number, field: string): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = /^VmRSS:\s+(\d+) kB$/m.exec(status);
-  if (!kb) throw new Error(`no VmRSS for process ${pid}`);
+  const kb = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status);
+  if (!kb) throw new Error(`no ${field} for process ${pid}`);
   return Number(kb[1]) * 1024;
 }
 
-async function measure(settings: Record<string, string | number | boolean>): Promise<number> {
+interface Sample {
+  rss: number;
+  anon: number;
+  file: number;
+}
+
+async function measure(settings: Record<string, string | number | boolean>): Promise<Sample> {
   const dataDir = mkdtempSync(join(work, 'data-'));
   const args = Object.entries({ ...base, ...settings, 'general.base_data_path': dataDir }).map(([key, value]) => `--${key}=${String(value)}`);
-  const zmes = startProcess(process.execPath, [MAIN, ...args], { env: cleanEnvironment({ ZMES_DATABASE_PASSWORD: app.password, ZMES_GENERAL_ESCONTROL_INTERFACE_PASSWORD: 'bench-admin' }) });
+  const zmes = startProcess(process.execPath, [...NODE_ARGS, MAIN, ...args], { env: cleanEnvironment({ ZMES_DATABASE_PASSWORD: app.password, ZMES_GENERAL_ESCONTROL_INTERFACE_PASSWORD: 'bench-admin' }) });
   try {
     await zmes.waitFor(/zmes \S+ ready/);
     const started = Date.now();
     await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
     if (zmes.pid === undefined) throw new Error('zmes did not start');
-    const rss = rssOf(zmes.pid);
+    const sample = { rss: statusField(zmes.pid, 'VmRSS'), anon: statusField(zmes.pid, 'RssAnon'), file: statusField(zmes.pid, 'RssFile') };
     if (Date.now() - started < IDLE_MS) throw new Error('woke early');
     if (/^\S+ (ERROR|FATAL) /m.test(zmes.output())) throw new Error(`zmes reported an error:\n${zmes.output()}`);
-    return rss;
+    return sample;
   } finally {
     const { code } = await zmes.stop();
     if (code !== 0) console.error(`zmes exited with ${code}:\n${zmes.output()}`);
@@ -120,9 +128,13 @@ try {
   console.log(`zmes RSS after ${IDLE_MS / 1000} s idle, Node ${process.version}, median of ${REPEAT} (range)`);
   const only = process.argv[3]?.split(',');
   for (const [name, settings] of Object.entries(setups).filter(([name]) => !only || only.includes(name))) {
-    const samples: number[] = [];
+    const samples: Sample[] = [];
     for (let i = 0; i < REPEAT; i++) samples.push(await measure(settings));
-    console.log(`${name.padEnd(12)} ${mb(median(samples)).padStart(6)} MB  (${mb(Math.min(...samples))}–${mb(Math.max(...samples))})`);
+    const rss = samples.map((sample) => sample.rss);
+    console.log(
+      `${name.padEnd(12)} ${mb(median(rss)).padStart(6)} MB  (${mb(Math.min(...rss))}–${mb(Math.max(...rss))})` +
+        `  anonymous ${mb(median(samples.map((sample) => sample.anon)))} MB, file-backed ${mb(median(samples.map((sample) => sample.file)))} MB`,
+    );
   }
 } finally {
   await proxy.close();
