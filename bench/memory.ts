@@ -5,7 +5,7 @@
 // common Home Assistant setup, proxy push with MQTT.
 // Each setup runs REPEAT times; the median is printed with the range.
 // Run: node --import tsx bench/memory.ts [idle seconds] [setup,setup…]   (needs the test MariaDB and Mosquitto on 127.0.0.1:1883;
-// ZMES_BENCH_REPEAT sets the runs per setup). Figures before and after: bench/RESULTS.md.
+// ZMES_BENCH_REPEAT sets the runs per setup; ZMES_BENCH_NODE_ARGS adds options to the measured node). Figures before and after: bench/RESULTS.md.
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -89,18 +89,25 @@ const setups: Record<string, Record<string, string | number | boolean>> = {
   },
 };
 
-/** Resident set size of a process in bytes, from /proc (what `ps` and the add-on's page show). */
-function statusField(pid: number, field: string): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status);
-  if (!kb) throw new Error(`no ${field} for process ${pid}`);
-  return Number(kb[1]) * 1024;
-}
-
 interface Sample {
   rss: number;
   anon: number;
   file: number;
+}
+
+/**
+ * Resident set size of a process in bytes, from one read of /proc (VmRSS is what `ps` and the
+ * add-on's page show), split into anonymous memory (heaps, stacks) and file-backed pages (the
+ * `node` binary and native modules, shared with other processes mapping the same files).
+ */
+function residentOf(pid: number): Sample {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string) => {
+    const kb = new RegExp(`^${name}:\\s+(\\d+) kB$`, 'm').exec(status);
+    if (!kb) throw new Error(`no ${name} for process ${pid}`);
+    return Number(kb[1]) * 1024;
+  };
+  return { rss: field('VmRSS'), anon: field('RssAnon'), file: field('RssFile') };
 }
 
 async function measure(settings: Record<string, string | number | boolean>): Promise<Sample> {
@@ -112,7 +119,7 @@ async function measure(settings: Record<string, string | number | boolean>): Pro
     const started = Date.now();
     await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
     if (zmes.pid === undefined) throw new Error('zmes did not start');
-    const sample = { rss: statusField(zmes.pid, 'VmRSS'), anon: statusField(zmes.pid, 'RssAnon'), file: statusField(zmes.pid, 'RssFile') };
+    const sample = residentOf(zmes.pid);
     if (Date.now() - started < IDLE_MS) throw new Error('woke early');
     if (/^\S+ (ERROR|FATAL) /m.test(zmes.output())) throw new Error(`zmes reported an error:\n${zmes.output()}`);
     return sample;
