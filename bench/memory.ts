@@ -6,25 +6,20 @@
 // Each setup runs REPEAT times; the median is printed with the range.
 // Run: node --import tsx bench/memory.ts [idle seconds] [setup,setup…]   (needs the test MariaDB and Mosquitto on 127.0.0.1:1883;
 // ZMES_BENCH_REPEAT sets the runs per setup; ZMES_BENCH_NODE_ARGS adds options to the measured node). Figures before and after: bench/RESULTS.md.
-import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createZmTestDatabase } from '../test/helpers/zm-db.js';
-import { cleanEnvironment, startProcess } from '../test/helpers/zmes-process.js';
 import { startFakeFcmProxy } from '../test/helpers/fake-fcm-proxy.js';
+import { buildShippedServer, startShippedServer, type Settings } from './lib/shipped-server.js';
 
 const IDLE_MS = Number(process.argv[2] ?? 20) * 1000;
 const REPEAT = Number(process.env.ZMES_BENCH_REPEAT ?? 3);
-const ROOT = new URL('..', import.meta.url).pathname;
-const OUT = join(ROOT, '.cache', 'bench-dist');
 // Extra options for the measured `node` (ZMES_BENCH_NODE_ARGS="--jitless …"), to compare runtimes' settings.
 const NODE_ARGS = (process.env.ZMES_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
-// The server as it ships: compiled JavaScript, no TypeScript loader in the process.
-execFileSync(join(ROOT, 'node_modules/.bin/tsc'), ['-p', join(ROOT, 'tsconfig.build.json'), '--outDir', OUT], { stdio: 'inherit' });
-const MAIN = join(OUT, 'src', 'main.js');
+const MAIN = buildShippedServer();
 
 const db = await createZmTestDatabase({ appUser: true });
 const proxy = await startFakeFcmProxy({ key: 'bench-key' });
@@ -49,7 +44,7 @@ const hook = join(work, 'hook.sh');
 writeFileSync(hook, '#!/bin/sh\nexit 0\n', { mode: 0o755 });
 
 const app = db.appSettings!;
-const base: Record<string, string | number | boolean> = {
+const base: Settings = {
   'network.address': '127.0.0.1',
   'network.port': 0,
   'database.host': app.host,
@@ -61,7 +56,7 @@ const base: Record<string, string | number | boolean> = {
   'fcm.enable': false,
   'mqtt.enable': false,
 };
-const setups: Record<string, Record<string, string | number | boolean>> = {
+const setups: Record<string, Settings> = {
   bare: {},
   'proxy push': { 'fcm.enable': true, 'fcm.fcm_v1_url': proxy.url, 'fcm.fcm_v1_key': 'bench-key' },
   mqtt: { 'mqtt.enable': true, 'mqtt.server': '127.0.0.1:1883', 'mqtt.topic': `zmes-bench-${process.pid}` },
@@ -110,10 +105,14 @@ function residentOf(pid: number): Sample {
   return { rss: field('VmRSS'), anon: field('RssAnon'), file: field('RssFile') };
 }
 
-async function measure(settings: Record<string, string | number | boolean>): Promise<Sample> {
+async function measure(settings: Settings): Promise<Sample> {
   const dataDir = mkdtempSync(join(work, 'data-'));
-  const args = Object.entries({ ...base, ...settings, 'general.base_data_path': dataDir }).map(([key, value]) => `--${key}=${String(value)}`);
-  const zmes = startProcess(process.execPath, [...NODE_ARGS, MAIN, ...args], { env: cleanEnvironment({ ZMES_DATABASE_PASSWORD: app.password, ZMES_GENERAL_ESCONTROL_INTERFACE_PASSWORD: 'bench-admin' }) });
+  const zmes = startShippedServer(
+    MAIN,
+    { ...base, ...settings, 'general.base_data_path': dataDir },
+    { ZMES_DATABASE_PASSWORD: app.password, ZMES_GENERAL_ESCONTROL_INTERFACE_PASSWORD: 'bench-admin' },
+    NODE_ARGS,
+  );
   try {
     await zmes.waitFor(/zmes \S+ ready/);
     const started = Date.now();

@@ -15,7 +15,8 @@ import { Authenticator } from './zm/auth/authenticator.js';
 import { LoginLimiter } from './zm/auth/login-limiter.js';
 import { ZmUserDirectory } from './zm/auth/users-repo.js';
 import { loadUws } from './ws/uws.js';
-import { WsServer } from './ws/server.js';
+import { DEFAULT_TURN_BUDGET_MS, WsServer } from './ws/server.js';
+import { Pacer } from './pacer.js';
 import { parseAddressList } from './config/formats.js';
 import { SessionHandler } from './ws/session-handler.js';
 import type { Session } from './ws/session.js';
@@ -145,6 +146,8 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
     },
     clock,
   );
+  // One queue for the WebSocket work: upgrades, frames, closes and what follows a login.
+  const pacer = new Pacer(DEFAULT_TURN_BUDGET_MS);
   const sessions = new SessionHandler(
     {
       authEnabled: config.auth.enable,
@@ -157,6 +160,7 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
     limiter,
     clock,
     log.child('ws'),
+    pacer,
   );
   const server = new WsServer<Session>(
     {
@@ -168,6 +172,7 @@ export async function startApp(config: Config, log: Logger, deps: AppDependencie
       maxBackpressure: config.network.max_backpressure,
       idleTimeout: config.network.idle_timeout,
       trustedProxies: parseAddressList(config.network.trusted_proxies),
+      pacer,
     },
     sessions,
     log.child('ws'),

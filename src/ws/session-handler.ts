@@ -4,6 +4,7 @@ import { maskToken } from '../log/logger.js';
 import { Authenticator, type AuthOutcome } from '../zm/auth/authenticator.js';
 import type { LoginLimiter } from '../zm/auth/login-limiter.js';
 import type { Connection } from './connection.js';
+import type { Pacer } from '../pacer.js';
 import type { ConnectionHandler } from './server.js';
 import { newSession, type PushRegistration, type Session } from './session.js';
 import { clientKindFromSignals, mergeSignals, parseClientFrame, type AuthMessage, type ClientMessage, type EscontrolAuthMessage, type EscontrolMessage, type PushTokenMessage } from './protocol.js';
@@ -60,6 +61,12 @@ export class SessionHandler implements ConnectionHandler<Session> {
     private readonly limiter: LoginLimiter,
     private readonly clock: Clock,
     private readonly log: Logger,
+    /**
+     * Where the work after a login runs. Logins that wait on one password check (a household's
+     * phones reconnecting after a restart: hundreds of logins, a few accounts) all resume when
+     * it ends; the pacer spreads what they then do over loop turns instead of one long stall.
+     */
+    private readonly pacer: Pick<Pacer, 'run'> = { run: (task) => task(false) },
   ) {}
 
   /**
@@ -339,7 +346,13 @@ export class SessionHandler implements ConnectionHandler<Session> {
     let outcome: AuthOutcome;
     if (!this.options.authEnabled) outcome = { ok: true, user: Authenticator.anonymous(message.user), cached: false };
     else outcome = await this.authenticator.authenticate(message.user, message.password);
+    this.pacer.run(() => this.authenticated(connection, message, outcome, wasAuthenticated));
+  }
+
+  private authenticated(connection: Connection<Session>, message: AuthMessage, outcome: AuthOutcome, wasAuthenticated: boolean): void {
     if (connection.closed) return;
+    const session = connection.session;
+    const remote = connection.remoteAddress;
 
     if (!outcome.ok) {
       if (outcome.reason === 'unavailable') {

@@ -1,10 +1,12 @@
 /**
  * Verifies a clear-text password against ZoneMinder's stored `Users.Password`
  * (zoneminder.md §8). Never throws and never blocks the event loop: bcrypt runs on the libuv
- * threadpool through @node-rs/bcrypt.
+ * threadpool through @node-rs/bcrypt, on all cores but one (see BCRYPT_CONCURRENCY).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { hash as bcryptHash, verify as bcryptVerify } from '@node-rs/bcrypt';
+import pLimit from 'p-limit';
 
 export type PasswordScheme = 'bcrypt' | 'mysql41' | 'zm-bcrypt' | 'plain' | 'unknown';
 
@@ -52,9 +54,28 @@ function constantTimeEqual(a: string, b: string): boolean {
   return timingSafeEqual(da, db);
 }
 
+/**
+ * How many bcrypt checks run at once. Each keeps a core busy for 50–100 ms; as many as the
+ * threadpool allows (4) would leave the event loop waiting for a core during a cold login storm
+ * (stalls of 60–100 ms on two cores, against 15–30 ms with one check at a time), delaying alarms
+ * for everybody. One core stays free for the loop; the rest queue, in order.
+ */
+export const BCRYPT_CONCURRENCY = Math.max(1, availableParallelism() - 1);
+
+/** `verify` with at most `concurrency` calls in flight; the others wait in arrival order. */
+export function limitedVerifier(
+  concurrency: number,
+  verify: (password: string, hash: string) => Promise<boolean>,
+): (password: string, hash: string) => Promise<boolean> {
+  const limit = pLimit(concurrency);
+  return (password, hash) => limit(() => verify(password, hash));
+}
+
+const limitedBcryptVerify = limitedVerifier(BCRYPT_CONCURRENCY, bcryptVerify);
+
 async function bcryptMatches(password: string, hash: string): Promise<boolean> {
   try {
-    return await bcryptVerify(password, hash);
+    return await limitedBcryptVerify(password, hash);
   } catch {
     // The library returns false for malformed hashes; a rejection would be a library fault,
     // and a login must not crash the server (classic defect #9).

@@ -2,7 +2,8 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { verify as bcryptVerify } from '@node-rs/bcrypt';
 import { bcryptHash } from '../../../helpers/bcrypt.js';
-import { verifyZmPassword, mysql41Hash, passwordScheme } from '../../../../src/zm/auth/password.js';
+import { availableParallelism } from 'node:os';
+import { BCRYPT_CONCURRENCY, limitedVerifier, verifyZmPassword, mysql41Hash, passwordScheme } from '../../../../src/zm/auth/password.js';
 
 const COST = 4;
 
@@ -139,5 +140,47 @@ describe('plain-text and unusable hashes', () => {
     assert.equal(passwordScheme('hunter2'), 'plain');
     assert.equal(passwordScheme('$2x$10$' + 'a'.repeat(53)), 'unknown');
     assert.equal(passwordScheme(''), 'unknown');
+  });
+});
+
+describe('bcrypt concurrency', () => {
+  test('checks run on all cores but one, and at least one', () => {
+    assert.equal(BCRYPT_CONCURRENCY, Math.max(1, availableParallelism() - 1));
+  });
+
+  test('no more checks than the limit run at once; the rest start in arrival order as slots free up', async () => {
+    let running = 0;
+    let most = 0;
+    const started: string[] = [];
+    const finish = new Map<string, () => void>();
+    const verify = limitedVerifier(2, (password) => {
+      running += 1;
+      most = Math.max(most, running);
+      started.push(password);
+      return new Promise<boolean>((resolve) =>
+        finish.set(password, () => {
+          running -= 1;
+          resolve(password.startsWith('ok'));
+        }),
+      );
+    });
+    const results = ['ok-a', 'bad-b', 'ok-c', 'ok-d'].map((password) => verify(password, 'hash'));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(started, ['ok-a', 'bad-b']);
+    finish.get('bad-b')!();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(started, ['ok-a', 'bad-b', 'ok-c']);
+    finish.get('ok-a')!();
+    await new Promise((resolve) => setImmediate(resolve));
+    finish.get('ok-c')!();
+    finish.get('ok-d')!();
+    assert.deepEqual(await Promise.all(results), [true, false, true, true]);
+    assert.equal(most, 2);
+  });
+
+  test('a real bcrypt check still verifies through the limit', async () => {
+    const stored = await bcryptHash('s3cret', COST);
+    const checks = await Promise.all(['s3cret', 'wrong', 's3cret'].map((password) => verifyZmPassword(password, stored)));
+    assert.deepEqual(checks.map((check) => check.ok), [true, false, true]);
   });
 });

@@ -1,0 +1,23 @@
+// The server as it ships, for benchmarks that measure a real zmes process: compiled JavaScript
+// (`node dist/src/main.js`, no TypeScript loader in the process), started with settings given as
+// command-line options.
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { cleanEnvironment, startProcess, type ZmesProcess } from '../../test/helpers/zmes-process.js';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+const OUT = join(ROOT, '.cache', 'bench-dist');
+
+export type Settings = Record<string, string | number | boolean>;
+
+/** Compiles the server into .cache/bench-dist; returns the path of its main.js. */
+export function buildShippedServer(): string {
+  execFileSync(join(ROOT, 'node_modules/.bin/tsc'), ['-p', join(ROOT, 'tsconfig.build.json'), '--outDir', OUT], { stdio: 'inherit' });
+  return join(OUT, 'src', 'main.js');
+}
+
+/** Starts the compiled server: `node <nodeArgs> main.js --section.key=value…`, with secrets in env. */
+export function startShippedServer(main: string, settings: Settings, env: NodeJS.ProcessEnv, nodeArgs: readonly string[] = []): ZmesProcess {
+  const args = Object.entries(settings).map(([key, value]) => `--${key}=${String(value)}`);
+  return startProcess(process.execPath, [...nodeArgs, main, ...args], { env: cleanEnvironment(env) });
+}
