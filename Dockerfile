@@ -15,12 +15,13 @@
 ARG BUILD_FROM=ghcr.io/home-assistant/base-debian:trixie
 ARG NODE_IMAGE=node:22-trixie-slim
 
-# ---- 1. build: dev dependencies, TypeScript -> dist/ ---------------------------------
+# ---- 1. build: dev dependencies, TypeScript -> dist/ (bundled by scripts/build.mjs) ----
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build.mjs ./scripts/
 COPY src ./src
 COPY addon ./addon
 RUN npm run build

@@ -7,6 +7,7 @@
 // Figures before and after: bench/RESULTS.md.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import { createZmTestDatabase } from '../test/helpers/zm-db.js';
 import { generateCertificate } from '../test/helpers/certs.js';
@@ -20,7 +21,7 @@ const now = () => performance.timeOrigin + performance.now();
 
 interface ClientProcess {
   ready: Promise<void>;
-  result: Promise<{ arrivals: [number, number]; count: number }>;
+  result: Promise<{ arrivals: [number, number]; count: number; cpuMicros: number }>;
 }
 
 function clientProcess(url: string, connections: number, ca: string): ClientProcess {
@@ -30,10 +31,10 @@ function clientProcess(url: string, connections: number, ca: string): ClientProc
   const lines = createInterface({ input: child.stdout });
   let readyResolve!: () => void;
   const ready = new Promise<void>((r) => (readyResolve = r));
-  const result = new Promise<{ arrivals: [number, number]; count: number }>((resolve) => {
+  const result = new Promise<{ arrivals: [number, number]; count: number; cpuMicros: number }>((resolve) => {
     lines.on('line', (line) => {
       if (line === 'ready') readyResolve();
-      else resolve(JSON.parse(line) as { arrivals: [number, number]; count: number });
+      else resolve(JSON.parse(line) as { arrivals: [number, number]; count: number; cpuMicros: number });
     });
   });
   return { ready, result };
@@ -86,6 +87,14 @@ try {
   console.log(
     `server CPU for the fan-out: ${((cpu.user + cpu.system) / 1000).toFixed(1)} ms = ${((cpu.user + cpu.system) / CLIENTS).toFixed(1)} µs per socket ` +
       `(user ${(cpu.user / CLIENTS).toFixed(1)}, system ${(cpu.system / CLIENTS).toFixed(1)})`,
+  );
+  // What the machine had to do in all, server and clients, spread over every core at best: no
+  // server can bring the last arrival below it here while the clients share the machine.
+  const clientCpuMicros = results.reduce((n, r) => n + r.cpuMicros, 0);
+  const cores = availableParallelism();
+  console.log(
+    `clients' CPU to receive it: ${(clientCpuMicros / 1000).toFixed(1)} ms = ${(clientCpuMicros / CLIENTS).toFixed(1)} µs per socket; ` +
+      `server + clients over ${cores} cores: at least ${((cpu.user + cpu.system + clientCpuMicros) / 1000 / cores).toFixed(0)} ms`,
   );
   console.log(`one alarm: first client after ${(first - sentAt).toFixed(1)} ms, last (${delivered}/${CLIENTS}) after ${(last - sentAt).toFixed(1)} ms`);
   console.log(`server process RSS: ${mb(rssBefore)} MB before, ${mb(rssConnected)} MB with ${CLIENTS} ${TLS ? 'TLS ' : ''}connections (includes the test harness)`);

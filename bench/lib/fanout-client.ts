@@ -1,5 +1,6 @@
 // Child process of bench/fanout.ts: opens N authenticated WebSocket connections, says "ready",
-// then records when each receives its alarm frame and prints the arrival times as JSON.
+// then records when each receives its alarm frame and prints the arrival times as JSON, with
+// the CPU time this process spent from "ready" until the last arrival (receiving the alarm).
 import WebSocket from 'ws';
 import { readFileSync } from 'node:fs';
 
@@ -14,6 +15,7 @@ const ca = job.ca ? readFileSync(job.ca) : undefined;
 const now = () => performance.timeOrigin + performance.now();
 const arrivals: number[] = [];
 const sockets: WebSocket[] = [];
+let cpuAtReady: NodeJS.CpuUsage | undefined;
 
 async function open(): Promise<void> {
   await new Promise<void>((resolve, reject) => {
@@ -26,7 +28,8 @@ async function open(): Promise<void> {
       else if (text.includes('"event":"alarm"')) {
         arrivals.push(now());
         if (arrivals.length === job.connections) {
-          process.stdout.write(JSON.stringify({ arrivals: [Math.min(...arrivals), Math.max(...arrivals)], count: arrivals.length }) + '\n');
+          const cpu = process.cpuUsage(cpuAtReady);
+          process.stdout.write(JSON.stringify({ arrivals: [Math.min(...arrivals), Math.max(...arrivals)], count: arrivals.length, cpuMicros: cpu.user + cpu.system }) + '\n');
           process.exit(0);
         }
       }
@@ -39,4 +42,5 @@ async function open(): Promise<void> {
 for (let i = 0; i < job.connections; i += 200) {
   await Promise.all(Array.from({ length: Math.min(200, job.connections - i) }, () => open()));
 }
+cpuAtReady = process.cpuUsage();
 process.stdout.write('ready\n');

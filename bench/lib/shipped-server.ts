@@ -1,6 +1,6 @@
-// The server as it ships, for benchmarks that measure a real zmes process: compiled JavaScript
-// (`node dist/src/main.js`, no TypeScript loader in the process), started with settings given as
-// command-line options.
+// The server as it ships, for benchmarks that measure a real zmes process: the bundle that
+// `npm run build` makes (scripts/build.mjs; no TypeScript loader in the process), started with
+// settings given as command-line options.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { cleanEnvironment, startProcess, type ZmesProcess } from '../../test/helpers/zmes-process.js';
@@ -10,13 +10,13 @@ const OUT = join(ROOT, '.cache', 'bench-dist');
 
 export type Settings = Record<string, string | number | boolean>;
 
-/** Compiles the server into .cache/bench-dist; returns the path of its main.js. */
+/** Builds the server into .cache/bench-dist as `npm run build` does; returns the path of its main.js. */
 export function buildShippedServer(): string {
-  execFileSync(join(ROOT, 'node_modules/.bin/tsc'), ['-p', join(ROOT, 'tsconfig.build.json'), '--outDir', OUT], { stdio: 'inherit' });
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), OUT], { stdio: 'inherit' });
   return join(OUT, 'src', 'main.js');
 }
 
-/** Starts the compiled server: `node <nodeArgs> main.js --section.key=value…`, with secrets in env. */
+/** Starts the built server: `node <nodeArgs> main.js --section.key=value…`, with secrets in env. */
 export function startShippedServer(main: string, settings: Settings, env: NodeJS.ProcessEnv, nodeArgs: readonly string[] = []): ZmesProcess {
   const args = Object.entries(settings).map(([key, value]) => `--${key}=${String(value)}`);
   return startProcess(process.execPath, [...nodeArgs, main, ...args], { env: cleanEnvironment(env) });

@@ -9,7 +9,8 @@
  * `online`, the connect listeners re-send state, then the queued event messages go out in order.
  */
 import { readFile } from 'node:fs/promises';
-import { connect as mqttConnect, type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
+import { connectMqtt } from './broker-stream.js';
 import type { Config } from '../config/load.js';
 import { parseHostPort } from '../config/formats.js';
 import { errorMessage } from '../errors.js';
@@ -371,7 +372,7 @@ export class MqttConnection implements MqttLink {
     };
     let client: MqttClient;
     try {
-      client = (this.deps.connect ?? mqttConnect)(options);
+      client = (this.deps.connect ?? connectMqtt)(options);
     } catch (err) {
       this.log.error(`MQTT disabled: cannot set up the connection to broker ${this.broker}: ${errorMessage(err)}`);
       this.disable();

@@ -105,7 +105,9 @@ describe('the npm package on a ZoneMinder host', () => {
   }
 
   it('holds the built server, the shim, the systemd unit and the docs, and no tests, benchmarks, fixtures or dev tools', () => {
-    for (const path of ['dist/src/main.js', 'dist/src/app.js', 'packaging/zmeventnotification.pl', 'packaging/zmes.service', 'README.md', 'LICENSE', 'CHANGELOG.md', 'package.json']) {
+    // The bundle (scripts/build.mjs): the entry point and the chunks it loads, optional parts apart.
+    assert.ok(packed.some((p) => /^dist\/src\/chunks\/mqtt-channel-\w+\.js$/.test(p)), 'MQTT is a chunk of its own, loaded only when configured');
+    for (const path of ['dist/src/main.js', 'packaging/zmeventnotification.pl', 'packaging/zmes.service', 'README.md', 'LICENSE', 'CHANGELOG.md', 'package.json']) {
       assert.ok(packed.includes(path), `${path} is in the package`);
     }
     const unwanted = packed.filter((p) => /^(test|bench|dev|addon|rootfs|scripts|src|\.ci)\//.test(p) || /\.(ts|map)$/.test(p) || /fixture/i.test(p));

@@ -185,6 +185,30 @@ describe('TLS', () => {
     assert.match(errors[0]!.message, /TLS handshake with MQTT broker localhost:\d+ \(TLS\) failed/);
   });
 
+  test('a certificate for another host name is refused, even from a trusted CA', async (t) => {
+    const cert = generateCertificate({ commonName: 'broker.example', altNames: 'DNS:broker.example' });
+    t.after(() => cert.cleanup());
+    const broker = await privateBroker(t, { tls: { certPath: cert.certPath, keyPath: cert.keyPath } });
+    const c = await channel(t, broker.tlsPort!, {
+      host: 'localhost',
+      tls: { ca: cert.certPath, cert: null, key: null, insecure: false },
+    });
+    await until(() => c.connection.stats.reconnectAttempts >= 2, 'retries');
+    assert.equal(c.connection.connected, false);
+    const errors = c.logs.grep(/ERROR/);
+    assert.equal(errors.length, 1);
+    assert.match(errors[0]!.message, /TLS handshake with MQTT broker localhost:\d+ \(TLS\) failed.*broker\.example/);
+  });
+
+  test('tls_insecure connects to a broker whose certificate nobody vouches for', async (t) => {
+    const cert = generateCertificate({ commonName: 'broker.example', altNames: 'DNS:broker.example' });
+    t.after(() => cert.cleanup());
+    const broker = await privateBroker(t, { tls: { certPath: cert.certPath, keyPath: cert.keyPath } });
+    const c = await channel(t, broker.tlsPort!, { host: 'localhost', tls: { ca: null, cert: null, key: null, insecure: true } });
+    await until(() => c.connection.connected, 'connected over TLS without verification');
+    assert.equal(c.logs.grep(/ERROR/).length, 0);
+  });
+
   test('a missing CA file disables the channel with one error instead of stopping zmes', async (t) => {
     const c = await channel(t, 1, { tls: { ca: '/nonexistent/ca.pem', cert: null, key: null, insecure: false } });
     assert.equal(c.logs.grep(/MQTT disabled: cannot read a TLS file for broker 127\.0\.0\.1:1 \(TLS\)/).length, 1);
