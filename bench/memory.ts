@@ -5,25 +5,46 @@
 // common Home Assistant setup, proxy push with MQTT.
 // Each setup runs REPEAT times; the median is printed with the range.
 // Run: node --import tsx bench/memory.ts [idle seconds] [setup,setup…]   (needs the test MariaDB and Mosquitto on 127.0.0.1:1883;
-// ZMES_BENCH_REPEAT sets the runs per setup; ZMES_BENCH_NODE_ARGS adds options to the measured node). Figures before and after: bench/RESULTS.md.
+// ZMES_BENCH_REPEAT sets the runs per setup; ZMES_BENCH_NODE_ARGS adds options to the measured node;
+// ZMES_BENCH_IMAGE=.cache/image-rootfs measures the add-on image's Node 22 and build inside the root
+// filesystem `sudo npm run check:image` made, with chroot, as root). Figures before and after: bench/RESULTS.md.
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createZmTestDatabase } from '../test/helpers/zm-db.js';
 import { startFakeFcmProxy } from '../test/helpers/fake-fcm-proxy.js';
-import { buildShippedServer, startShippedServer, type Settings } from './lib/shipped-server.js';
+import { buildShippedServer, startShippedServer, type Runtime, type Settings } from './lib/shipped-server.js';
 
 const IDLE_MS = Number(process.argv[2] ?? 20) * 1000;
 const REPEAT = Number(process.env.ZMES_BENCH_REPEAT ?? 3);
 // Extra options for the measured `node` (ZMES_BENCH_NODE_ARGS="--jitless …"), to compare runtimes' settings.
 const NODE_ARGS = (process.env.ZMES_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
-const MAIN = buildShippedServer();
+// The image: its node and its /opt/zmes (the bundle and the uWS build for Node 22), run with
+// chroot; the server shares this machine's network, so the test MariaDB and broker are reachable.
+const IMAGE = process.env.ZMES_BENCH_IMAGE ? resolve(process.env.ZMES_BENCH_IMAGE) : undefined;
+const mounts: string[] = [];
+if (IMAGE) {
+  if (!existsSync(join(IMAGE, 'opt/zmes/dist/src/main.js'))) throw new Error(`${IMAGE} holds no image root filesystem: run sudo npm run check:image first`);
+  if (!existsSync(join(IMAGE, 'proc/self'))) {
+    execFileSync('mount', ['-t', 'proc', 'proc', join(IMAGE, 'proc')]);
+    mounts.push(join(IMAGE, 'proc'));
+  }
+  if (!existsSync(join(IMAGE, 'dev/null'))) {
+    execFileSync('mount', ['--bind', '/dev', join(IMAGE, 'dev')]);
+    mounts.push(join(IMAGE, 'dev'));
+  }
+}
+const RUNTIME: Runtime | undefined = IMAGE ? { command: 'chroot', args: [IMAGE, '/usr/local/bin/node'] } : undefined;
+const MAIN = IMAGE ? '/opt/zmes/dist/src/main.js' : buildShippedServer();
+/** A path of this machine as the server sees it (inside the image's root). */
+const seen = (path: string) => (IMAGE ? path.slice(IMAGE.length) : path);
 
 const db = await createZmTestDatabase({ appUser: true });
 const proxy = await startFakeFcmProxy({ key: 'bench-key' });
-const work = mkdtempSync(join(tmpdir(), 'zmes-memory-'));
+const work = mkdtempSync(join(IMAGE ? join(IMAGE, 'tmp') : tmpdir(), 'zmes-memory-'));
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const serviceAccount = join(work, 'service-account.json');
 writeFileSync(
@@ -70,13 +91,13 @@ const setups: Record<string, Settings> = {
   },
   everything: {
     'fcm.enable': true,
-    'fcm.fcm_service_account_file': serviceAccount,
+    'fcm.fcm_service_account_file': seen(serviceAccount),
     'mqtt.enable': true,
     'mqtt.server': '127.0.0.1:1883',
     'mqtt.topic': `zmes-bench-${process.pid}`,
     'customize.use_hooks': true,
-    'hook.event_start_hook': hook,
-    'customize.es_rules': rules,
+    'hook.event_start_hook': seen(hook),
+    'customize.es_rules': seen(rules),
     'general.use_escontrol_interface': true,
     'hook.event_start_notify_on_hook_success': 'all',
     'status.enable': true,
@@ -109,9 +130,10 @@ async function measure(settings: Settings): Promise<Sample> {
   const dataDir = mkdtempSync(join(work, 'data-'));
   const zmes = startShippedServer(
     MAIN,
-    { ...base, ...settings, 'general.base_data_path': dataDir },
+    { ...base, ...settings, 'general.base_data_path': seen(dataDir) },
     { ZMES_DATABASE_PASSWORD: app.password, ZMES_GENERAL_ESCONTROL_INTERFACE_PASSWORD: 'bench-admin' },
     NODE_ARGS,
+    RUNTIME,
   );
   try {
     await zmes.waitFor(/zmes \S+ ready/);
@@ -131,7 +153,8 @@ async function measure(settings: Settings): Promise<Sample> {
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 try {
-  console.log(`zmes RSS after ${IDLE_MS / 1000} s idle, Node ${process.version}, median of ${REPEAT} (range)`);
+  const version = RUNTIME ? execFileSync(RUNTIME.command, [...RUNTIME.args, '--version'], { encoding: 'utf8' }).trim() : process.version;
+  console.log(`zmes RSS after ${IDLE_MS / 1000} s idle, Node ${version}${IMAGE ? ' (the add-on image)' : ''}, median of ${REPEAT} (range)`);
   const only = process.argv[3]?.split(',');
   for (const [name, settings] of Object.entries(setups).filter(([name]) => !only || only.includes(name))) {
     const samples: Sample[] = [];
@@ -146,4 +169,5 @@ try {
   await proxy.close();
   await db.drop();
   rmSync(work, { recursive: true, force: true });
+  for (const mount of mounts.reverse()) execFileSync('umount', ['-l', mount]);
 }

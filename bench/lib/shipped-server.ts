@@ -16,8 +16,22 @@ export function buildShippedServer(): string {
   return join(OUT, 'src', 'main.js');
 }
 
+/** How to run node: this process's own by default, or e.g. `chroot <image root> /usr/local/bin/node`. */
+export interface Runtime {
+  readonly command: string;
+  readonly args: readonly string[];
+}
+
+const THIS_NODE: Runtime = { command: process.execPath, args: [] };
+
 /** Starts the built server: `node <nodeArgs> main.js --section.key=value…`, with secrets in env. */
-export function startShippedServer(main: string, settings: Settings, env: NodeJS.ProcessEnv, nodeArgs: readonly string[] = []): ZmesProcess {
+export function startShippedServer(
+  main: string,
+  settings: Settings,
+  env: NodeJS.ProcessEnv,
+  nodeArgs: readonly string[] = [],
+  runtime: Runtime = THIS_NODE,
+): ZmesProcess {
   const args = Object.entries(settings).map(([key, value]) => `--${key}=${String(value)}`);
-  return startProcess(process.execPath, [...nodeArgs, main, ...args], { env: cleanEnvironment(env) });
+  return startProcess(runtime.command, [...runtime.args, ...nodeArgs, main, ...args], { env: cleanEnvironment(env) });
 }
