@@ -60,7 +60,11 @@ function constantTimeEqual(a: string, b: string): boolean {
  * (stalls of 60–100 ms on two cores, against 15–30 ms with one check at a time), delaying alarms
  * for everybody. One core stays free for the loop; the rest queue, in order.
  */
-export const BCRYPT_CONCURRENCY = Math.max(1, availableParallelism() - 1);
+export function bcryptConcurrency(cores: number): number {
+  return Math.max(1, cores - 1);
+}
+
+export const BCRYPT_CONCURRENCY = bcryptConcurrency(availableParallelism());
 
 /** `verify` with at most `concurrency` calls in flight; the others wait in arrival order. */
 export function limitedVerifier(

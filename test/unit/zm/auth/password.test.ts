@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { verify as bcryptVerify } from '@node-rs/bcrypt';
 import { bcryptHash } from '../../../helpers/bcrypt.js';
 import { availableParallelism } from 'node:os';
-import { BCRYPT_CONCURRENCY, limitedVerifier, verifyZmPassword, mysql41Hash, passwordScheme } from '../../../../src/zm/auth/password.js';
+import { BCRYPT_CONCURRENCY, bcryptConcurrency, limitedVerifier, verifyZmPassword, mysql41Hash, passwordScheme } from '../../../../src/zm/auth/password.js';
 
 const COST = 4;
 
@@ -145,7 +145,8 @@ describe('plain-text and unusable hashes', () => {
 
 describe('bcrypt concurrency', () => {
   test('checks run on all cores but one, and at least one', () => {
-    assert.equal(BCRYPT_CONCURRENCY, Math.max(1, availableParallelism() - 1));
+    assert.deepEqual([1, 2, 4, 8].map(bcryptConcurrency), [1, 1, 3, 7]);
+    assert.equal(BCRYPT_CONCURRENCY, bcryptConcurrency(availableParallelism()));
   });
 
   test('no more checks than the limit run at once; the rest start in arrival order as slots free up', async () => {
