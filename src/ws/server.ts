@@ -29,7 +29,7 @@ export interface WsServerOptions {
   trustedProxies?: net.BlockList;
   /**
    * Spreads upgrades, frames and closes over event-loop turns (see Pacer); the session handler
-   * shares it for the work that follows a login. Default: a budget of 5 ms per turn.
+   * shares it for the work that follows a login. Default: DEFAULT_TURN_BUDGET_MS per turn.
    */
   pacer?: Pacer;
 }
@@ -83,7 +83,7 @@ interface UpgradeRequest {
   readonly extensions: string;
 }
 
-/** Enough for a few hundred logins per turn, short enough that no timer waits noticeably. */
+/** Enough for about a hundred frames or logins per turn, short enough that no timer waits noticeably. */
 export const DEFAULT_TURN_BUDGET_MS = 2;
 
 /** Closes for going away (server stop); both apps reconnect on it. */
